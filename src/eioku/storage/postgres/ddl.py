@@ -1,0 +1,41 @@
+"""PostgreSQL-only schema objects: generated tsvector columns with GIN, and a GIN on payloads."""
+
+from __future__ import annotations
+
+from eioku.storage.postgres.fts import CREATE_TS_CONFIG_SQL, DROP_TS_CONFIG_SQL, TS_CONFIG
+
+FTS_TABLES = ("transcript_fts", "ocr_fts")
+
+
+def create_statements() -> list[str]:
+    """DDL for revision 0001 on PostgreSQL."""
+    statements = list(CREATE_TS_CONFIG_SQL)
+    for table in FTS_TABLES:
+        statements += [
+            f"ALTER TABLE {table} ADD COLUMN text_tsv tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('{TS_CONFIG}', text)) STORED",
+            f"CREATE INDEX ix_{table}_text_tsv ON {table} USING gin (text_tsv)",
+        ]
+    # jsonb_path_ops: measured faster to build and to query for containment (SPEC §2).
+    statements.append(
+        "CREATE INDEX ix_artifacts_payload ON artifacts USING gin (payload jsonb_path_ops)"
+    )
+    return statements
+
+
+def drop_statements() -> list[str]:
+    """Undo :func:`create_statements`."""
+    statements = ["DROP INDEX IF EXISTS ix_artifacts_payload"]
+    for table in FTS_TABLES:
+        statements += [
+            f"DROP INDEX IF EXISTS ix_{table}_text_tsv",
+            f"ALTER TABLE {table} DROP COLUMN IF EXISTS text_tsv",
+        ]
+    return statements + list(DROP_TS_CONFIG_SQL)
+
+
+def engine_only_objects() -> frozenset[str]:
+    """Columns and indexes created here that the shared metadata does not declare."""
+    names = {"text_tsv", "ix_artifacts_payload"}
+    names |= {f"ix_{table}_text_tsv" for table in FTS_TABLES}
+    return frozenset(names)

@@ -1,0 +1,165 @@
+"""Selection policies: stored per (video, type), and resolved to run ids for every read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, select
+
+from eioku.domain.errors import InvalidQuery, NotFound
+from eioku.domain.profiles import ModelProfile
+from eioku.domain.selection import (
+    STORABLE_MODES,
+    RunOutput,
+    SelectionMode,
+    SelectionPolicy,
+    select_runs,
+)
+from eioku.storage.backend import Backend
+from eioku.storage.clock import utcnow
+from eioku.storage.tables import artifact_selections, artifacts, run_outputs, runs, videos
+
+DEFAULT_POLICY = SelectionPolicy(mode=SelectionMode.LATEST)
+
+
+class SelectionRepository:
+    """Stored policies and their resolution; every read path goes through :meth:`resolve`."""
+
+    def __init__(self, conn: Connection, backend: Backend) -> None:
+        self._conn = conn
+        self._backend = backend
+
+    def get(self, asset_id: str, artifact_type: str) -> SelectionPolicy | None:
+        """The stored policy for (video, type), or None."""
+        query = select(artifact_selections).where(
+            artifact_selections.c.asset_id == asset_id,
+            artifact_selections.c.artifact_type == artifact_type,
+        )
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        return SelectionPolicy(
+            mode=SelectionMode(row.selection_mode),
+            preferred_profile=row.preferred_profile,
+            pinned_run_id=row.pinned_run_id,
+            pinned_artifact_id=row.pinned_artifact_id,
+        )
+
+    def effective(self, asset_id: str, artifact_type: str) -> SelectionPolicy:
+        """The policy ``default`` means: the stored one, else ``latest`` (SPEC §5)."""
+        return self.get(asset_id, artifact_type) or DEFAULT_POLICY
+
+    def set(self, asset_id: str, artifact_type: str, policy: SelectionPolicy) -> SelectionPolicy:
+        """Store a policy after checking it can be honoured.
+
+        Raises:
+            NotFound: the video does not exist.
+            InvalidQuery: a non-storable mode, or a pin to a run or artifact that does not
+                exist for this video and type.
+        """
+        if policy.mode not in STORABLE_MODES:
+            raise InvalidQuery(f"selection mode {policy.mode.value!r} cannot be stored")
+        exists = select(videos.c.video_id).where(videos.c.video_id == asset_id)
+        if self._conn.execute(exists).first() is None:
+            raise NotFound(f"video {asset_id} not found", details={"video_id": asset_id})
+        if policy.mode is SelectionMode.PINNED:
+            self._pinned_run(asset_id, artifact_type, policy)
+        values = {
+            "asset_id": asset_id,
+            "artifact_type": artifact_type,
+            "selection_mode": policy.mode.value,
+            "preferred_profile": policy.preferred_profile,
+            "pinned_run_id": policy.pinned_run_id,
+            "pinned_artifact_id": policy.pinned_artifact_id,
+            "updated_at": utcnow(),
+        }
+        upsert = self._backend.upsert(artifact_selections, ["asset_id", "artifact_type"])
+        self._conn.execute(upsert, values)
+        return policy
+
+    def delete(self, asset_id: str, artifact_type: str) -> bool:
+        """Remove the stored policy; returns whether one existed."""
+        query = delete(artifact_selections).where(
+            artifact_selections.c.asset_id == asset_id,
+            artifact_selections.c.artifact_type == artifact_type,
+        )
+        return self._conn.execute(query).rowcount > 0
+
+    def outputs(self, asset_id: str, artifact_type: str) -> list[RunOutput]:
+        """What each run produced for (video, type)."""
+        return self.outputs_by_type(asset_id, [artifact_type]).get(artifact_type, [])
+
+    def outputs_by_type(
+        self, asset_id: str, artifact_types: Iterable[str] | None = None
+    ) -> dict[str, list[RunOutput]]:
+        """Run outputs of a video grouped by type (all types when None)."""
+        query = (
+            select(
+                run_outputs.c.artifact_type,
+                run_outputs.c.run_id,
+                run_outputs.c.model_profile,
+                runs.c.started_at,
+                run_outputs.c.artifact_count,
+            )
+            .join(runs, runs.c.run_id == run_outputs.c.run_id)
+            .where(run_outputs.c.asset_id == asset_id)
+        )
+        if artifact_types is not None:
+            query = query.where(run_outputs.c.artifact_type.in_(list(artifact_types)))
+        grouped: dict[str, list[RunOutput]] = defaultdict(list)
+        for row in self._conn.execute(query):
+            output = RunOutput(
+                row.run_id, ModelProfile(row.model_profile), row.started_at, row.artifact_count
+            )
+            grouped[row.artifact_type].append(output)
+        return dict(grouped)
+
+    def resolve(
+        self, asset_id: str, artifact_type: str, requested: SelectionPolicy | None = None
+    ) -> frozenset[str]:
+        """Run ids whose artifacts a reader sees for (video, type) under ``requested``."""
+        outputs = self.outputs(asset_id, artifact_type)
+        return self.resolve_outputs(asset_id, artifact_type, outputs, requested)
+
+    def resolve_outputs(
+        self,
+        asset_id: str,
+        artifact_type: str,
+        outputs: list[RunOutput],
+        requested: SelectionPolicy | None = None,
+    ) -> frozenset[str]:
+        """Like :meth:`resolve` when the outputs are already loaded."""
+        policy = requested or SelectionPolicy()
+        if policy.mode is SelectionMode.DEFAULT:
+            policy = self.effective(asset_id, artifact_type)
+        if policy.mode is SelectionMode.PINNED:
+            run_id = self._pinned_run(asset_id, artifact_type, policy)
+            policy = policy.model_copy(update={"pinned_run_id": run_id})
+        return select_runs(policy, outputs)
+
+    def _pinned_run(self, asset_id: str, artifact_type: str, policy: SelectionPolicy) -> str:
+        """The run a pinned policy names, checked to belong to this video (and type)."""
+        if policy.pinned_artifact_id is not None:
+            query = select(artifacts.c.run_id).where(
+                artifacts.c.artifact_id == policy.pinned_artifact_id,
+                artifacts.c.asset_id == asset_id,
+                artifacts.c.artifact_type == artifact_type,
+            )
+            run_id = self._conn.execute(query).scalar()
+            if run_id is None:
+                raise InvalidQuery(
+                    f"pinned artifact {policy.pinned_artifact_id} is not a {artifact_type} "
+                    f"artifact of video {asset_id}"
+                )
+            if policy.pinned_run_id is not None and policy.pinned_run_id != run_id:
+                raise InvalidQuery("pinned run and pinned artifact disagree")
+            return str(run_id)
+        query = select(runs.c.run_id).where(
+            runs.c.run_id == policy.pinned_run_id, runs.c.asset_id == asset_id
+        )
+        if self._conn.execute(query).first() is None:
+            raise InvalidQuery(
+                f"pinned run {policy.pinned_run_id} is not a run of video {asset_id}"
+            )
+        return str(policy.pinned_run_id)

@@ -1,0 +1,1 @@
+"""Everything specific to SQLite (JSON1, FTS5, WAL)."""

@@ -1,0 +1,121 @@
+"""The SQLite backend: WAL, enforced foreign keys, explicit BEGIN, FTS5 search, executemany."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Executable
+
+from eioku.domain.text_query import TextQuery
+from eioku.storage.backend import WRITE_OPTION, Row, TextHit, build_upsert
+from eioku.storage.errors import conflict_or_storage_error
+from eioku.storage.sqlite import ddl
+from eioku.storage.sqlite.fts import asset_key, fts5_match_expression, snippet_sql
+
+
+def _timestamp_text(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME reads back: naive UTC with microseconds."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_value(value: Any) -> Any:
+    return _timestamp_text(value) if isinstance(value, datetime) else value
+
+
+class SqliteBackend:
+    """SQLite specifics behind the :class:`~eioku.storage.backend.Backend` port."""
+
+    name = "sqlite"
+
+    def configure_engine(self, engine: Engine) -> None:
+        """Per connection: WAL, foreign keys, busy timeout; transactions begun explicitly.
+
+        pysqlite's own implicit transaction handling is switched off so that BEGIN is
+        ours: write units of work take ``BEGIN IMMEDIATE`` and never fail mid-way on a
+        lock upgrade; readers take a deferred BEGIN and never block on writers (WAL).
+        """
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in (
+                "journal_mode=WAL",
+                "foreign_keys=ON",
+                "synchronous=NORMAL",
+                "busy_timeout=30000",
+                "temp_store=MEMORY",
+            ):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def bulk_insert(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
+    ) -> None:
+        """executemany on the driver cursor, inside the current transaction."""
+        if not rows:
+            return
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, [tuple(map(_sqlite_value, row)) for row in rows])
+        except sqlite3.Error as exc:
+            integrity = isinstance(exc, sqlite3.IntegrityError)
+            raise conflict_or_storage_error(
+                f"insert into {table.name}", exc, integrity=integrity
+            ) from exc
+        finally:
+            cursor.close()
+
+    def upsert(self, table: Table, keys: Sequence[str], *, add: Sequence[str] = ()) -> Executable:
+        """INSERT ... ON CONFLICT DO UPDATE, see :func:`~eioku.storage.backend.build_upsert`."""
+        return build_upsert(sqlite_insert, table, keys, add)
+
+    def text_search(
+        self,
+        conn: Connection,
+        table: Table,
+        query: TextQuery,
+        *,
+        asset_id: str | None,
+        run_ids: Sequence[str] | None,
+        limit: int,
+    ) -> list[TextHit]:
+        """FTS5 MATCH, restricted to one video inside the FTS query when one is given."""
+        if query.is_empty or (run_ids is not None and not run_ids):
+            return []
+        idx = ddl.fts_index_name(table.name)
+        scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
+        params: dict[str, Any] = {
+            "expr": fts5_match_expression(query, scope=scope),
+            "limit": limit,
+        }
+        where = [f"{idx} MATCH :expr"]
+        if asset_id is not None:
+            where.append("t.asset_id = :asset_id")
+            params["asset_id"] = asset_id
+        if run_ids is not None:
+            names = [f"r{i}" for i in range(len(run_ids))]
+            where.append(f"t.run_id IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, run_ids, strict=True))
+        sql = (
+            f"SELECT t.artifact_id, t.asset_id, t.run_id, t.start_ms, t.end_ms, "
+            f"{snippet_sql(idx)} FROM {idx} JOIN {table.name} AS t ON t.id = {idx}.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY t.asset_id, t.start_ms, t.id LIMIT :limit"
+        )
+        return [TextHit(*row) for row in conn.execute(text(sql), params)]
+
+    def engine_only_objects(self) -> frozenset[str]:
+        """See :func:`eioku.storage.sqlite.ddl.engine_only_objects`."""
+        return ddl.engine_only_objects()

@@ -1,0 +1,91 @@
+"""The store: an engine, its backend and the registry; units of work hand out repositories."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, text
+
+from eioku.domain.errors import StorageError
+from eioku.domain.schemas.registry import SchemaRegistry
+from eioku.storage import migrations
+from eioku.storage.artifacts import ArtifactRepository
+from eioku.storage.backend import WRITE_OPTION, Backend
+from eioku.storage.engine import make_engine
+from eioku.storage.errors import translated
+from eioku.storage.projections import ProjectionWriter
+from eioku.storage.runs import RunRepository
+from eioku.storage.selections import SelectionRepository
+from eioku.storage.videos import VideoRepository
+
+logger = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """One transaction and the repositories working inside it."""
+
+    def __init__(self, conn: Connection, backend: Backend, registry: SchemaRegistry) -> None:
+        self.connection = conn
+        self.videos = VideoRepository(conn)
+        self.runs = RunRepository(conn)
+        self.selections = SelectionRepository(conn, backend)
+        self.artifacts = ArtifactRepository(conn, backend, registry, self.selections)
+        self.projections = ProjectionWriter(conn, backend)
+        self.backend = backend
+
+
+class Store:
+    """Entry to storage for one database URL.
+
+    Args:
+        url: SQLAlchemy-style URL (``sqlite:///file.db`` or ``postgresql://...``).
+        registry: the schema registry used to validate payloads on write and read.
+    """
+
+    def __init__(self, url: str, registry: SchemaRegistry) -> None:
+        self.engine: Engine
+        self.engine, self.backend = make_engine(url)
+        self.registry = registry
+
+    @property
+    def dialect(self) -> str:
+        """The engine name, for display only."""
+        return self.backend.name
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest revision."""
+        with translated("migrate the database"):
+            migrations.upgrade(self.engine)
+
+    def check_schema(self) -> None:
+        """Raise StorageError unless the database is at the newest revision."""
+        with translated("read the schema revision"):
+            current = migrations.current_revision(self.engine)
+        head = migrations.head_revision(self.engine)
+        if current != head:
+            raise StorageError(
+                f"database schema is at {current or 'nothing'}, this Eioku needs {head}: "
+                "run 'eioku db upgrade'"
+            )
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with translated("open a database connection"):
+            conn = self.engine.connect().execution_options(**{WRITE_OPTION: write})
+        try:
+            with translated("run a database transaction"), conn.begin():
+                yield UnitOfWork(conn, self.backend, self.registry)
+        finally:
+            conn.close()
+
+    def ping(self) -> None:
+        """Raise StorageError when the database cannot be reached."""
+        with translated("reach the database"), self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()

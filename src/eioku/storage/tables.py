@@ -1,0 +1,225 @@
+"""The logical schema, identical on both engines (SPEC §4, §6).
+
+Engine-only physical pieces (FTS5 tables and triggers, tsvector columns, GIN indexes) are
+created by the migrations from ``storage/sqlite`` and ``storage/postgres``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from eioku.storage.types import UTCDateTime, json_object_type
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+videos = Table(
+    "videos",
+    metadata,
+    Column("video_id", String, primary_key=True),
+    Column("path", Text, nullable=False, unique=True),
+    Column("filename", Text, nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("file_mtime", UTCDateTime, nullable=False),
+    Column("file_hash", String, nullable=False, index=True),
+    Column("duration_ms", BigInteger),
+    Column("recorded_at", UTCDateTime),
+    Column("timeline_at", UTCDateTime, nullable=False),
+    Column("status", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_videos_timeline", "timeline_at", "video_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String, primary_key=True),
+    Column(
+        "asset_id",
+        String,
+        ForeignKey("videos.video_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("pipeline_profile", String, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String, nullable=False),
+    Column("error", Text),
+    UniqueConstraint("run_id", "asset_id"),
+    Index("ix_runs_asset_status", "asset_id", "status"),
+)
+
+run_stages = Table(
+    "run_stages",
+    metadata,
+    Column("run_id", String, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("status", String, nullable=False),
+    Column("progress", Float, nullable=False),
+    Column("error", Text),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    PrimaryKeyConstraint("run_id", "stage"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("artifact_id", String, primary_key=True),
+    Column("asset_id", String, nullable=False),
+    Column("artifact_type", String, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("span_start_ms", BigInteger, nullable=False),
+    Column("span_end_ms", BigInteger, nullable=False),
+    Column("payload", json_object_type(), nullable=False),
+    Column("producer", String, nullable=False),
+    Column("producer_version", String, nullable=False),
+    Column("model_profile", String, nullable=False),
+    Column("config_hash", String, nullable=False),
+    Column("input_hash", String, nullable=False),
+    Column("run_id", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["run_id", "asset_id"], ["runs.run_id", "runs.asset_id"], ondelete="CASCADE"
+    ),
+    Index("ix_artifacts_asset_type_start", "asset_id", "artifact_type", "span_start_ms"),
+    Index(
+        "ix_artifacts_asset_type_profile_start",
+        "asset_id",
+        "artifact_type",
+        "model_profile",
+        "span_start_ms",
+    ),
+    Index("ix_artifacts_run", "run_id"),
+    Index("ix_artifacts_type_created", "artifact_type", "created_at"),
+    Index("ix_artifacts_producer", "producer", "producer_version"),
+    Index("ix_artifacts_config_hash", "config_hash"),
+)
+
+artifact_selections = Table(
+    "artifact_selections",
+    metadata,
+    Column(
+        "asset_id",
+        String,
+        ForeignKey("videos.video_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("artifact_type", String, nullable=False),
+    Column("selection_mode", String, nullable=False),
+    Column("preferred_profile", String),
+    Column("pinned_run_id", String, ForeignKey("runs.run_id", ondelete="CASCADE")),
+    Column("pinned_artifact_id", String, ForeignKey("artifacts.artifact_id", ondelete="CASCADE")),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("asset_id", "artifact_type"),
+)
+
+# Derived: how many artifacts of each type and profile each run produced. Selection
+# resolution reads this handful of rows instead of scanning a video's artifacts.
+run_outputs = Table(
+    "run_outputs",
+    metadata,
+    Column("run_id", String, nullable=False),
+    Column("asset_id", String, nullable=False),
+    Column("artifact_type", String, nullable=False),
+    Column("model_profile", String, nullable=False),
+    Column("artifact_count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "artifact_type", "model_profile"),
+    ForeignKeyConstraint(
+        ["run_id", "asset_id"], ["runs.run_id", "runs.asset_id"], ondelete="CASCADE"
+    ),
+    Index("ix_run_outputs_asset_type", "asset_id", "artifact_type"),
+)
+
+
+def _projection(name: str, *extra: Column[object] | Index) -> Table:
+    """A projection table: the columns every projection carries, then its own."""
+    return Table(
+        name,
+        metadata,
+        Column("id", RowId, primary_key=True, autoincrement=True),
+        Column(
+            "artifact_id",
+            String,
+            ForeignKey("artifacts.artifact_id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
+        Column("asset_id", String, nullable=False),
+        Column("run_id", String, nullable=False),
+        Column("model_profile", String, nullable=False),
+        Column("start_ms", BigInteger, nullable=False),
+        Column("end_ms", BigInteger, nullable=False),
+        *extra,
+    )
+
+
+transcript_fts = _projection(
+    "transcript_fts",
+    Column("text", Text, nullable=False),
+    Index("ix_transcript_fts_asset_start", "asset_id", "start_ms"),
+)
+ocr_fts = _projection(
+    "ocr_fts",
+    Column("text", Text, nullable=False),
+    Index("ix_ocr_fts_asset_start", "asset_id", "start_ms"),
+)
+object_labels = _projection(
+    "object_labels",
+    Column("label", String, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Index("ix_object_labels_asset_label_start", "asset_id", "label", "start_ms"),
+    Index("ix_object_labels_asset_start", "asset_id", "start_ms"),
+)
+face_clusters = _projection(
+    "face_clusters",
+    Column("cluster_id", String),
+    Column("confidence", Float, nullable=False),
+    Index("ix_face_clusters_asset_cluster_start", "asset_id", "cluster_id", "start_ms"),
+    Index("ix_face_clusters_asset_start", "asset_id", "start_ms"),
+)
+place_labels = _projection(
+    "place_labels",
+    Column("label", String, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Index("ix_place_labels_asset_label_start", "asset_id", "label", "start_ms"),
+    Index("ix_place_labels_asset_start", "asset_id", "start_ms"),
+)
+scene_ranges = _projection(
+    "scene_ranges",
+    Column("scene_index", Integer, nullable=False),
+    Index("ix_scene_ranges_asset_start", "asset_id", "start_ms"),
+)
+
+PROJECTION_TABLES = (
+    transcript_fts,
+    ocr_fts,
+    object_labels,
+    face_clusters,
+    place_labels,
+    scene_ranges,
+)
