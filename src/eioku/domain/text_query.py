@@ -19,6 +19,13 @@ SNIPPET_CLOSE = "</b>"
 SNIPPET_ELLIPSIS = "…"
 """Marker for text left out of a snippet."""
 
+MAX_PHRASE_WORDS = 32
+"""Longest phrase kept whole; longer quoted text becomes consecutive phrases of this size.
+
+PostgreSQL's ``ts_headline`` takes seconds per row for a phrase of a thousand words (FTS5
+does not mind). Splitting only ever widens the result: each part must still match.
+"""
+
 _QUOTE = '"'
 _ALNUM_RUN = re.compile(r"[^\W_]+", re.UNICODE)
 _WORD_OR_QUOTE = re.compile(r'[^\W_]+|"', re.UNICODE)
@@ -66,9 +73,11 @@ def parse_text_query(raw: str) -> TextQuery:
 
     Text between a pair of double quotes (``"``) is one phrase; a quote left open closes at
     the end of the input. Words outside quotes are one-word phrases. Operator words such as
-    ``AND``, ``OR``, ``NOT`` and ``NEAR`` are ordinary words. Identical phrases are kept
-    once, in first-seen order. Nothing is truncated: a 10 KB query is parsed whole, and
-    both engines have been tested to run it (every added phrase only narrows the results).
+    ``AND``, ``OR``, ``NOT`` and ``NEAR`` are ordinary words. A quoted phrase of more than
+    :data:`MAX_PHRASE_WORDS` words is split into consecutive phrases of at most that many
+    words (which can only widen the results). Identical phrases are kept once, in
+    first-seen order. No word is ever dropped: a 10 KB query is used whole, and both
+    engines are tested to run one quickly.
 
     Args:
         raw: The user's search string, of any content.
@@ -81,17 +90,20 @@ def parse_text_query(raw: str) -> TextQuery:
     quoted: list[str] = []
     for token in _tokens(raw):
         if token == _QUOTE:
-            if in_quotes and quoted:
-                phrases.setdefault(tuple(quoted), None)
+            _add_phrase(phrases, quoted)
             quoted = []
             in_quotes = not in_quotes
         elif in_quotes:
             quoted.append(token)
         else:
             phrases.setdefault((token,), None)
-    if quoted:
-        phrases.setdefault(tuple(quoted), None)
+    _add_phrase(phrases, quoted)
     return TextQuery(phrases=tuple(phrases))
+
+
+def _add_phrase(phrases: dict[tuple[str, ...], None], words: list[str]) -> None:
+    for start in range(0, len(words), MAX_PHRASE_WORDS):
+        phrases.setdefault(tuple(words[start : start + MAX_PHRASE_WORDS]), None)
 
 
 def _tokens(raw: str) -> list[str]:

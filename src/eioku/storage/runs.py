@@ -105,7 +105,9 @@ class RunRepository:
         updated = StageState(
             stage=stage,
             status=status,
-            progress=1.0 if status is StageStatus.COMPLETED else (progress or current.progress),
+            progress=1.0
+            if status is StageStatus.COMPLETED
+            else (current.progress if progress is None else progress),
             error=error if error is not None else current.error,
             started_at=current.started_at or (now if status is StageStatus.RUNNING else None),
             finished_at=now if done or status is StageStatus.CANCELLED else None,

@@ -136,6 +136,9 @@ artifact_selections = Table(
     Column("pinned_artifact_id", String, ForeignKey("artifacts.artifact_id", ondelete="CASCADE")),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("asset_id", "artifact_type"),
+    # Cascading deletes of runs and artifacts look policies up by these.
+    Index("ix_artifact_selections_pinned_run", "pinned_run_id"),
+    Index("ix_artifact_selections_pinned_artifact", "pinned_artifact_id"),
 )
 
 # Derived: how many artifacts of each type and profile each run produced. Selection

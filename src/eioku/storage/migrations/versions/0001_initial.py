@@ -184,6 +184,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("asset_id", "artifact_type", name=op.f("pk_artifact_selections")),
     )
+    op.create_index("ix_artifact_selections_pinned_run", "artifact_selections", ["pinned_run_id"])
+    op.create_index(
+        "ix_artifact_selections_pinned_artifact", "artifact_selections", ["pinned_artifact_id"]
+    )
     op.create_table(
         "face_clusters",
         sa.Column(
