@@ -6,6 +6,7 @@ tsvector search agree, and no user input can reach either engine's query syntax.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +19,29 @@ SNIPPET_CLOSE = "</b>"
 
 SNIPPET_ELLIPSIS = "…"
 """Marker for text left out of a snippet."""
+
+ENGINE_MARKS = ("\x02", "\x03")
+"""Control characters the engines put around matches; :func:`render_snippet` turns them
+into ``<b>``/``</b>`` after HTML-escaping the text, so snippets are safe to display."""
+
+
+MARKUP_STAND_INS = {"<": "\x04", ">": "\x05", "&": "\x06"}
+"""Control characters an engine may substitute for markup characters before building a
+snippet (PostgreSQL's headline parser drops anything that looks like a tag or entity)."""
+
+
+def render_snippet(raw: str) -> str:
+    """HTML-escape an engine snippet made with :data:`ENGINE_MARKS`, then mark matches.
+
+    Stored text may contain ``<``, ``&`` or even ``<b>``; escaping first means the only
+    markup in a snippet is the ``<b>``…``</b>`` Eioku put there.
+    """
+    start, end = ENGINE_MARKS
+    escaped = html.escape(raw, quote=False)
+    for char, stand_in in MARKUP_STAND_INS.items():
+        escaped = escaped.replace(stand_in, html.escape(char))
+    return escaped.replace(start, SNIPPET_OPEN).replace(end, SNIPPET_CLOSE)
+
 
 MAX_PHRASE_WORDS = 32
 """Longest phrase kept whole; longer quoted text becomes consecutive phrases of this size.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from eioku.storage.selections import SelectionRepository
 from eioku.storage.tables import artifacts, runs
 
 COLUMNS = [column.name for column in artifacts.columns]
+# JSON's escape of a NUL; in \\u0000 the backslash itself is escaped: text, not a NUL.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 MAX_REPORTED_ERRORS = 100
 PAGE = 5_000
 
@@ -82,8 +85,11 @@ class ArtifactRepository:
         """
         stored, rows = self._prepare(envelopes)
         self._check_runs(stored)
-        self._backend.bulk_insert(self._conn, artifacts, COLUMNS, rows)
-        self._projections.add(stored)
+        # A savepoint, so a Conflict raised by the database (an artifact_id already stored)
+        # leaves no partial batch behind and the caller's transaction usable on both engines.
+        with self._conn.begin_nested():
+            self._backend.bulk_insert(self._conn, artifacts, COLUMNS, rows)
+            self._projections.add(stored)
         return stored
 
     def _prepare(
@@ -303,7 +309,7 @@ def payload_json(payload: dict[str, Any]) -> str:
         text = orjson.dumps(payload).decode()
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise SchemaValidationError(f"payload cannot be stored as JSON: {exc}") from exc
-    if "\\u0000" in text:
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise SchemaValidationError("payload text must not contain NUL characters")
     return text
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.sql import Executable
 
-from eioku.domain.text_query import TextQuery
+from eioku.domain.text_query import TextQuery, render_snippet
 
 Row = tuple[Any, ...]
 
@@ -30,6 +30,12 @@ class TextHit:
     start_ms: int
     end_ms: int
     snippet: str
+
+
+def text_hit(row: Sequence[Any]) -> TextHit:
+    """A hit from a result row (ids, span, engine snippet), with its snippet made safe."""
+    artifact_id, asset_id, run_id, start_ms, end_ms, raw_snippet = row
+    return TextHit(artifact_id, asset_id, run_id, start_ms, end_ms, render_snippet(raw_snippet))
 
 
 class Backend(Protocol):

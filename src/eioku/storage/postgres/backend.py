@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable
 
-from eioku.domain.text_query import TextQuery
-from eioku.storage.backend import Row, TextHit, build_upsert
+from eioku.domain.text_query import ENGINE_MARKS, TextQuery
+from eioku.storage.backend import Row, TextHit, build_upsert, text_hit
 from eioku.storage.errors import conflict_or_storage_error
 from eioku.storage.postgres import ddl
 from eioku.storage.postgres.fts import headline_sql, tsquery_sql
@@ -71,10 +71,11 @@ class PostgresBackend:
             params_all["run_ids"] = list(run_ids)
         sql = (
             f"SELECT t.artifact_id, t.asset_id, t.run_id, t.start_ms, t.end_ms, "
-            f"{headline_sql('t.text', tsquery)} FROM {table.name} AS t "
+            f"{headline_sql('t.text', tsquery, marks=ENGINE_MARKS)} FROM {table.name} AS t "
             f"WHERE {' AND '.join(where)} ORDER BY t.asset_id, t.start_ms, t.id LIMIT :limit"
         )
-        return [TextHit(*row) for row in conn.execute(text(sql), params_all)]
+        rows = conn.execute(text(sql), params_all)
+        return [text_hit(row) for row in rows]
 
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.postgres.ddl.engine_only_objects`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eioku.storage.postgres.fts import CREATE_TS_CONFIG_SQL, DROP_TS_CONFIG_SQL, TS_CONFIG
+from eioku.storage.postgres.fts import CREATE_TS_CONFIG_SQL, DROP_TS_CONFIG_SQL, tsvector_sql
 
 FTS_TABLES = ("transcript_fts", "ocr_fts")
 
@@ -13,7 +13,7 @@ def create_statements() -> list[str]:
     for table in FTS_TABLES:
         statements += [
             f"ALTER TABLE {table} ADD COLUMN text_tsv tsvector "
-            f"GENERATED ALWAYS AS (to_tsvector('{TS_CONFIG}', text)) STORED",
+            f"GENERATED ALWAYS AS ({tsvector_sql('text')}) STORED",
             f"CREATE INDEX ix_{table}_text_tsv ON {table} USING gin (text_tsv)",
         ]
     # jsonb_path_ops: measured faster to build and to query for containment (SPEC §2).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 
-from eioku.domain.text_query import SNIPPET_CLOSE, SNIPPET_OPEN, TextQuery
+from eioku.domain.text_query import MARKUP_STAND_INS, SNIPPET_CLOSE, SNIPPET_OPEN, TextQuery
 
 TS_CONFIG = "eioku_english"
 """The text search configuration used for every tsvector, tsquery and headline."""
@@ -113,6 +113,7 @@ def headline_sql(
     *,
     max_words: int = 12,
     min_words: int = 6,
+    marks: tuple[str, str] = (SNIPPET_OPEN, SNIPPET_CLOSE),
 ) -> str:
     """SQL for a ``ts_headline`` snippet marking matches like FTS5's ``snippet()``.
 
@@ -122,6 +123,7 @@ def headline_sql(
             parameters must be bound to the same statement).
         max_words: Most words in the snippet, like FTS5 ``snippet()``'s token count.
         min_words: Fewest words in the snippet; less than ``max_words``.
+        marks: What to put before and after each match (no quotes or commas).
 
     Returns:
         A ``ts_headline('eioku_english', ...)`` expression of type ``text``.
@@ -133,10 +135,16 @@ def headline_sql(
     if not 0 < min_words < max_words:
         raise ValueError(f"need 0 < min_words < max_words, got {min_words} and {max_words}")
     options = (
-        f"StartSel={SNIPPET_OPEN}, StopSel={SNIPPET_CLOSE}, MaxWords={max_words}, "
+        f"StartSel={marks[0]}, StopSel={marks[1]}, MaxWords={max_words}, "
         f"MinWords={min_words}, ShortWord=0, HighlightAll=false, MaxFragments=1"
     )
-    return f"ts_headline('{TS_CONFIG}', {column}, {tsquery_expr}, '{options}')"
+    # Markup characters go through as stand-ins: the headline parser would drop "<b>" or
+    # "&amp;" from the text as tags/entities; render_snippet() turns them back.
+    source = f"translate({column}, '<>&', {_MARKUP_STAND_INS})"
+    return f"ts_headline('{TS_CONFIG}', {source}, {tsquery_expr}, '{options}')"
+
+
+_MARKUP_STAND_INS = "E'" + "".join(f"\\x{ord(MARKUP_STAND_INS[c]):02x}" for c in "<>&") + "'"
 
 
 def _balanced_and(terms: list[str]) -> str:

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine, Table, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable
 
-from eioku.domain.text_query import TextQuery
-from eioku.storage.backend import WRITE_OPTION, Row, TextHit, build_upsert
+from eioku.domain.text_query import ENGINE_MARKS, TextQuery
+from eioku.storage.backend import WRITE_OPTION, Row, TextHit, build_upsert, text_hit
 from eioku.storage.errors import conflict_or_storage_error
 from eioku.storage.sqlite import ddl
 from eioku.storage.sqlite.fts import asset_key, fts5_match_expression, snippet_sql
@@ -111,10 +111,12 @@ class SqliteBackend:
             params.update(zip(names, run_ids, strict=True))
         sql = (
             f"SELECT t.artifact_id, t.asset_id, t.run_id, t.start_ms, t.end_ms, "
-            f"{snippet_sql(idx)} FROM {idx} JOIN {table.name} AS t ON t.id = {idx}.rowid "
+            f"{snippet_sql(idx, marks=ENGINE_MARKS)} "
+            f"FROM {idx} JOIN {table.name} AS t ON t.id = {idx}.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY t.asset_id, t.start_ms, t.id LIMIT :limit"
         )
-        return [TextHit(*row) for row in conn.execute(text(sql), params)]
+        rows = conn.execute(text(sql), params)
+        return [text_hit(row) for row in rows]
 
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.sqlite.ddl.engine_only_objects`."""

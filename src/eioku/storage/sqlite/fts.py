@@ -68,13 +68,20 @@ def asset_key(asset_id: str) -> str:
     return "v" + asset_id.encode("utf-8").hex()
 
 
-def snippet_sql(fts_table: str, column_index: int = 0, tokens: int = 12) -> str:
+def snippet_sql(
+    fts_table: str,
+    column_index: int = 0,
+    tokens: int = 12,
+    *,
+    marks: tuple[str, str] = (SNIPPET_OPEN, SNIPPET_CLOSE),
+) -> str:
     """SQL for an FTS5 ``snippet()`` call that marks matches like PostgreSQL's headline.
 
     Args:
         fts_table: The FTS5 table named in the query's ``MATCH``.
         column_index: The column to take the snippet from (``-1``: FTS5 picks one).
         tokens: Most tokens in the snippet (1 to 64).
+        marks: What to put before and after each match.
 
     Returns:
         e.g. ``snippet(transcript_fts_idx, 0, '<b>', '</b>', '…', 12)``.
@@ -87,8 +94,8 @@ def snippet_sql(fts_table: str, column_index: int = 0, tokens: int = 12) -> str:
     if not 1 <= tokens <= _MAX_SNIPPET_TOKENS:
         raise ValueError(f"tokens must be between 1 and {_MAX_SNIPPET_TOKENS}, not {tokens}")
     return (
-        f"snippet({_identifier(fts_table)}, {column_index}, {_sql_string(SNIPPET_OPEN)}, "
-        f"{_sql_string(SNIPPET_CLOSE)}, {_sql_string(SNIPPET_ELLIPSIS)}, {tokens})"
+        f"snippet({_identifier(fts_table)}, {column_index}, {_sql_string(marks[0])}, "
+        f"{_sql_string(marks[1])}, {_sql_string(SNIPPET_ELLIPSIS)}, {tokens})"
     )
 
 
