@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from eioku.domain.envelope import NonEmpty
 from eioku.domain.errors import InvalidQuery
@@ -79,6 +79,8 @@ def make_policy(
 
 
 def _first_line(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):  # its str() appends "[type=..., input_value=...]"
+        return str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
     text = str(exc)
     if "Value error, " in text:
         text = text.split("Value error, ", 1)[1]

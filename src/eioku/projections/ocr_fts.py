@@ -8,5 +8,5 @@ OCR_FTS = Projection(
     table="ocr_fts",
     artifact_type="ocr.text",
     versions=frozenset({1}),
-    extra=lambda payload: {"text": payload["text"]},
+    extra=lambda payload: {"text": payload["text"], "confidence": payload["confidence"]},
 )

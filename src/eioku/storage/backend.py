@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import ColumnElement, Connection, Engine, FromClause, Table, select
 from sqlalchemy.sql import Executable
 
 from eioku.domain.text_query import TextQuery, render_snippet
@@ -30,6 +30,22 @@ class TextHit:
     start_ms: int
     end_ms: int
     snippet: str
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """How one engine matches a parsed query against a text projection table.
+
+    Attributes:
+        source: the table, joined to whatever index the engine searches.
+        condition: true for the rows that contain every phrase.
+        snippet: the engine's excerpt with :data:`~eioku.domain.text_query.ENGINE_MARKS`
+            around matches; pass it through :func:`render_snippet` before showing it.
+    """
+
+    source: FromClause
+    condition: ColumnElement[bool]
+    snippet: ColumnElement[str]
 
 
 def text_hit(row: Sequence[Any]) -> TextHit:
@@ -57,6 +73,9 @@ class Backend(Protocol):
     def upsert(self, table: Table, keys: Sequence[str], *, add: Sequence[str] = ()) -> Executable:
         """INSERT ... ON CONFLICT (keys) DO UPDATE; see :func:`build_upsert`."""
 
+    def text_match(self, table: Table, query: TextQuery, *, asset_id: str | None) -> TextMatch:
+        """Match a non-empty query against a text projection, within one video if given."""
+
     def text_search(
         self,
         conn: Connection,
@@ -67,10 +86,7 @@ class Backend(Protocol):
         run_ids: Sequence[str] | None,
         limit: int,
     ) -> list[TextHit]:
-        """Rows of an FTS projection matching ``query``, ordered by (asset_id, start_ms, id).
-
-        ``run_ids`` None means every run; an empty query matches nothing.
-        """
+        """Rows of an FTS projection matching ``query``; see :func:`search_text`."""
 
     def engine_only_objects(self) -> frozenset[str]:
         """Names of tables, columns and indexes that exist only on this engine."""
@@ -95,3 +111,35 @@ def build_upsert(
     }
     upsert: Executable = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
     return upsert
+
+
+def search_text(
+    conn: Connection,
+    backend: Backend,
+    table: Table,
+    query: TextQuery,
+    *,
+    asset_id: str | None,
+    run_ids: Sequence[str] | None,
+    limit: int,
+) -> list[TextHit]:
+    """Rows of a text projection matching ``query``, ordered by (asset_id, start_ms, id).
+
+    ``run_ids`` None means every run; an empty query matches nothing.
+    """
+    if query.is_empty or (run_ids is not None and not run_ids):
+        return []
+    match = backend.text_match(table, query, asset_id=asset_id)
+    c = table.c
+    statement = (
+        select(c.artifact_id, c.asset_id, c.run_id, c.start_ms, c.end_ms, match.snippet)
+        .select_from(match.source)
+        .where(match.condition)
+        .order_by(c.asset_id, c.start_ms, c.id)
+        .limit(limit)
+    )
+    if asset_id is not None:
+        statement = statement.where(c.asset_id == asset_id)
+    if run_ids is not None:
+        statement = statement.where(c.run_id.in_(list(run_ids)))
+    return [text_hit(row) for row in conn.execute(statement)]

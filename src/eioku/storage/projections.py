@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from eioku.domain.envelope import ArtifactEnvelope
 from eioku.domain.errors import InvalidInput
 from eioku.projections import PROJECTIONS, Projection, projections_for
 from eioku.storage.backend import Backend
-from eioku.storage.tables import PROJECTION_TABLES, artifacts, metadata, run_outputs
+from eioku.storage.selections import SelectionRepository
+from eioku.storage.tables import PROJECTION_TABLES, artifacts, metadata, run_outputs, videos
 
 REBUILD_PAGE = 5_000
 TABLES: dict[str, Table] = {table.name: table for table in PROJECTION_TABLES}
@@ -30,25 +32,58 @@ def projection_names() -> list[str]:
 class ProjectionWriter:
     """Keeps projection tables and run_outputs in step with the artifacts table."""
 
-    def __init__(self, conn: Connection, backend: Backend) -> None:
+    def __init__(self, conn: Connection, backend: Backend, selections: SelectionRepository) -> None:
         self._conn = conn
         self._backend = backend
+        self._selections = selections
 
     def add(self, envelopes: Sequence[ArtifactEnvelope]) -> None:
-        """Insert the rows derived from newly stored artifacts, and count them per run."""
+        """Insert the rows derived from newly stored artifacts, and count them per run.
+
+        Counting comes first so the new runs take part in selection: each row is written
+        with its video's timeline position and whether the video's default policy selects
+        it, and rows of runs the new ones displace are flipped off.
+        """
+        self._count(envelopes, sign=1)
+        placement = _Placement(self._conn, self._selections)
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        feeds: dict[tuple[str, int], tuple[Projection, ...]] = {}
         for envelope in envelopes:
-            for projection in projections_for(envelope.artifact_type, envelope.schema_version):
-                by_table[projection.table].append(projection.row(envelope))
+            key = (envelope.artifact_type, envelope.schema_version)
+            if (wanted := feeds.get(key)) is None:
+                wanted = feeds[key] = projections_for(*key)
+            for projection in wanted:
+                row = projection.row(envelope)
+                by_table[projection.table].append(placement.place(row, artifact_type=key[0]))
         for name, rows in by_table.items():
             columns = list(rows[0])
-            values = [tuple(row[c] for c in columns) for row in rows]
-            self._backend.bulk_insert(self._conn, TABLES[name], columns, values)
-        self._count(envelopes, sign=1)
+            self._backend.bulk_insert(self._conn, TABLES[name], columns, _values(rows, columns))
+        for (asset_id, artifact_type), run_ids in placement.selected.items():
+            self._flip(asset_id, artifact_type, run_ids)
 
     def removed(self, envelopes: Sequence[ArtifactEnvelope]) -> None:
         """Account for deleted artifacts (their projection rows go by cascade)."""
         self._count(envelopes, sign=-1)
+        for asset_id, artifact_type in sorted({(e.asset_id, e.artifact_type) for e in envelopes}):
+            self.refresh_selected(asset_id, artifact_type)
+
+    def refresh_selected(self, asset_id: str, artifact_type: str) -> None:
+        """Re-apply the video's default policy to the ``selected`` flags of one type."""
+        self._flip(asset_id, artifact_type, self._selections.resolve(asset_id, artifact_type))
+
+    def _flip(self, asset_id: str, artifact_type: str, run_ids: frozenset[str]) -> None:
+        """Set ``selected`` to exactly the rows of ``run_ids``, touching only rows that change."""
+        chosen = sorted(run_ids)
+        for projection in PROJECTIONS:
+            if projection.artifact_type != artifact_type:
+                continue
+            table = TABLES[projection.table]
+            mine = table.c.asset_id == asset_id
+            off = update(table).where(mine, table.c.selected, table.c.run_id.not_in(chosen))
+            self._conn.execute(off.values(selected=False))
+            if chosen:
+                on = update(table).where(mine, ~table.c.selected, table.c.run_id.in_(chosen))
+                self._conn.execute(on.values(selected=True))
 
     def _count(self, envelopes: Iterable[ArtifactEnvelope], *, sign: int) -> None:
         counts = Counter(
@@ -79,24 +114,25 @@ class ProjectionWriter:
         if unknown:
             raise InvalidInput(f"unknown projection(s): {', '.join(unknown)}")
         counts: dict[str, int] = {}
+        if DERIVED in wanted:  # first: selection flags of the projections depend on it
+            counts[DERIVED] = self._rebuild_outputs()
         for projection in PROJECTIONS:
             if projection.table in wanted:
                 counts[projection.table] = self._rebuild_one(projection, envelopes_of)
-        if DERIVED in wanted:
-            counts[DERIVED] = self._rebuild_outputs()
         return counts
 
     def _rebuild_one(self, projection: Projection, envelopes_of: EnvelopeSource) -> int:
         table = TABLES[projection.table]
         self._conn.execute(delete(table))
         total = 0
+        placement = _Placement(self._conn, self._selections)
         for page in envelopes_of(projection.artifact_type):
             accepted = (e for e in page if projection.accepts(e.artifact_type, e.schema_version))
-            rows = [projection.row(e) for e in accepted]
+            kind = projection.artifact_type
+            rows = [placement.place(projection.row(e), artifact_type=kind) for e in accepted]
             if rows:
                 columns = list(rows[0])
-                values = [tuple(row[c] for c in columns) for row in rows]
-                self._backend.bulk_insert(self._conn, table, columns, values)
+                self._backend.bulk_insert(self._conn, table, columns, _values(rows, columns))
                 total += len(rows)
         return total
 
@@ -121,3 +157,34 @@ class ProjectionWriter:
         columns = [c for c in table.columns if c.name != "id"]
         order = table.primary_key.columns if name == DERIVED else [table.c.artifact_id]
         return [tuple(row) for row in self._conn.execute(select(*columns).order_by(*order))]
+
+
+def _values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows as tuples in ``columns`` order (``itemgetter`` of one key gives no tuple)."""
+    if len(columns) == 1:
+        return [(row[columns[0]],) for row in rows]
+    pick = itemgetter(*columns)
+    return [pick(row) for row in rows]
+
+
+class _Placement:
+    """Adds ``timeline_at`` and ``selected`` to projection rows, caching per video and type."""
+
+    def __init__(self, conn: Connection, selections: SelectionRepository) -> None:
+        self._conn = conn
+        self._selections = selections
+        self._timeline: dict[str, Any] = {}
+        self.selected: dict[tuple[str, str], frozenset[str]] = {}
+
+    def place(self, row: dict[str, Any], *, artifact_type: str) -> dict[str, Any]:
+        """``row`` completed with its video's timeline key and its selection flag."""
+        asset_id = row["asset_id"]
+        if asset_id not in self._timeline:
+            query = select(videos.c.timeline_at).where(videos.c.video_id == asset_id)
+            self._timeline[asset_id] = self._conn.execute(query).scalar_one()
+        key = (asset_id, artifact_type)
+        if key not in self.selected:
+            self.selected[key] = self._selections.resolve(*key)
+        row["timeline_at"] = self._timeline[asset_id]
+        row["selected"] = row["run_id"] in self.selected[key]
+        return row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection, delete, select
 
@@ -29,6 +29,8 @@ class SelectionRepository:
     def __init__(self, conn: Connection, backend: Backend) -> None:
         self._conn = conn
         self._backend = backend
+        # Told when a stored policy changes, so derived selection flags follow it.
+        self.on_change: Callable[[str, str], None] = lambda _asset, _type: None
 
     def get(self, asset_id: str, artifact_type: str) -> SelectionPolicy | None:
         """The stored policy for (video, type), or None."""
@@ -76,6 +78,7 @@ class SelectionRepository:
         }
         upsert = self._backend.upsert(artifact_selections, ["asset_id", "artifact_type"])
         self._conn.execute(upsert, values)
+        self.on_change(asset_id, artifact_type)
         return policy
 
     def delete(self, asset_id: str, artifact_type: str) -> bool:
@@ -84,7 +87,10 @@ class SelectionRepository:
             artifact_selections.c.asset_id == asset_id,
             artifact_selections.c.artifact_type == artifact_type,
         )
-        return self._conn.execute(query).rowcount > 0
+        removed = self._conn.execute(query).rowcount > 0
+        if removed:
+            self.on_change(asset_id, artifact_type)
+        return removed
 
     def outputs(self, asset_id: str, artifact_type: str) -> list[RunOutput]:
         """What each run produced for (video, type)."""

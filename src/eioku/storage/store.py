@@ -31,8 +31,11 @@ class UnitOfWork:
         self.videos = VideoRepository(conn)
         self.runs = RunRepository(conn)
         self.selections = SelectionRepository(conn, backend)
-        self.artifacts = ArtifactRepository(conn, backend, registry, self.selections)
-        self.projections = ProjectionWriter(conn, backend)
+        self.projections = ProjectionWriter(conn, backend, self.selections)
+        self.selections.on_change = self.projections.refresh_selected
+        self.artifacts = ArtifactRepository(
+            conn, backend, registry, self.selections, self.projections
+        )
         self.backend = backend
 
 

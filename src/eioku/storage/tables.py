@@ -6,8 +6,11 @@ created by the migrations from ``storage/sqlite`` and ``storage/postgres``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -20,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from eioku.storage.types import UTCDateTime, json_object_type
@@ -159,9 +163,20 @@ run_outputs = Table(
 )
 
 
-def _projection(name: str, *extra: Column[object] | Index) -> Table:
-    """A projection table: the columns every projection carries, then its own."""
-    return Table(
+# SQLAlchemy renders a boolean filter on SQLite as "selected = 1"; a partial index is only
+# used when the query's WHERE contains its predicate verbatim, so spell it the same way.
+SELECTED_SQLITE = text("selected = 1")
+
+
+def _projection(name: str, key: str | None, *extra: Column[Any]) -> Table:
+    """A projection table: the columns every projection carries, its own, and its indexes.
+
+    Per-video lookups ("next after t in this video") seek ``(asset_id, [key,] start_ms)``
+    or ``end_ms`` with ``run_id`` last, so the selection filter is checked inside the
+    index. Library-wide lookups walk the global timeline ``([key,] timeline_at, asset_id,
+    start_ms | end_ms)`` through partial indexes holding only default-selected rows.
+    """
+    table = Table(
         name,
         metadata,
         Column("id", RowId, primary_key=True, autoincrement=True),
@@ -177,46 +192,64 @@ def _projection(name: str, *extra: Column[object] | Index) -> Table:
         Column("model_profile", String, nullable=False),
         Column("start_ms", BigInteger, nullable=False),
         Column("end_ms", BigInteger, nullable=False),
+        Column("timeline_at", UTCDateTime, nullable=False),
+        Column("selected", Boolean, nullable=False),
         *extra,
     )
+    c = table.c
+    keyed = [c[key]] if key else []
+    tag = f"_{key.split('_')[0]}" if key else ""
+    for edge in ("start", "end"):
+        position = c[f"{edge}_ms"]
+        Index(f"ix_{name}_video_{edge}", c.asset_id, position, c.run_id)
+        Index(
+            f"ix_{name}_library_{edge}",
+            c.timeline_at,
+            c.asset_id,
+            position,
+            sqlite_where=SELECTED_SQLITE,
+            postgresql_where=c.selected,
+        )
+        if keyed:
+            Index(f"ix_{name}_video{tag}_{edge}", c.asset_id, *keyed, position, c.run_id)
+            Index(
+                f"ix_{name}_library{tag}_{edge}",
+                *keyed,
+                c.timeline_at,
+                c.asset_id,
+                position,
+                sqlite_where=SELECTED_SQLITE,
+                postgresql_where=c.selected,
+            )
+    return table
 
 
-transcript_fts = _projection(
-    "transcript_fts",
-    Column("text", Text, nullable=False),
-    Index("ix_transcript_fts_asset_start", "asset_id", "start_ms"),
-)
+transcript_fts = _projection("transcript_fts", None, Column("text", Text, nullable=False))
 ocr_fts = _projection(
     "ocr_fts",
+    None,
     Column("text", Text, nullable=False),
-    Index("ix_ocr_fts_asset_start", "asset_id", "start_ms"),
+    Column("confidence", Float, nullable=False),
 )
 object_labels = _projection(
     "object_labels",
+    "label",
     Column("label", String, nullable=False),
     Column("confidence", Float, nullable=False),
-    Index("ix_object_labels_asset_label_start", "asset_id", "label", "start_ms"),
-    Index("ix_object_labels_asset_start", "asset_id", "start_ms"),
 )
 face_clusters = _projection(
     "face_clusters",
+    "cluster_id",
     Column("cluster_id", String),
     Column("confidence", Float, nullable=False),
-    Index("ix_face_clusters_asset_cluster_start", "asset_id", "cluster_id", "start_ms"),
-    Index("ix_face_clusters_asset_start", "asset_id", "start_ms"),
 )
 place_labels = _projection(
     "place_labels",
+    "label",
     Column("label", String, nullable=False),
     Column("confidence", Float, nullable=False),
-    Index("ix_place_labels_asset_label_start", "asset_id", "label", "start_ms"),
-    Index("ix_place_labels_asset_start", "asset_id", "start_ms"),
 )
-scene_ranges = _projection(
-    "scene_ranges",
-    Column("scene_index", Integer, nullable=False),
-    Index("ix_scene_ranges_asset_start", "asset_id", "start_ms"),
-)
+scene_ranges = _projection("scene_ranges", None, Column("scene_index", Integer, nullable=False))
 
 PROJECTION_TABLES = (
     transcript_fts,

@@ -58,11 +58,24 @@ class VideoRepository:
         query = select(videos.c.video_id).where(videos.c.video_id == video_id)
         return self._conn.execute(query).first() is not None
 
-    def list(self, *, limit: int = 100, after: tuple[Any, str] | None = None) -> list[Video]:
-        """Videos along the global timeline (timeline key, video_id), keyset-paginated."""
-        query = select(videos).order_by(videos.c.timeline_at, videos.c.video_id).limit(limit)
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        after: tuple[Any, str] | None = None,
+        descending: bool = False,
+    ) -> list[Video]:
+        """Videos along the global timeline (timeline key, video_id), keyset-paginated.
+
+        ``after`` is the key of the last video seen; with ``descending`` the walk goes
+        backwards from the end of the timeline and ``after`` means "before" that key.
+        """
+        key = tuple_(videos.c.timeline_at, videos.c.video_id)
+        columns = (videos.c.timeline_at, videos.c.video_id)
+        order = [column.desc() if descending else column.asc() for column in columns]
+        query = select(videos).order_by(*order).limit(limit)
         if after is not None:
-            query = query.where(tuple_(videos.c.timeline_at, videos.c.video_id) > after)
+            query = query.where(key < after if descending else key > after)
         return [video_from_row(row._mapping) for row in self._conn.execute(query)]
 
     def all_ids(self) -> Sequence[str]:

@@ -69,8 +69,9 @@ def import_records(store: Store, source: IO[bytes]) -> Counts:
             (and names the field when one is to blame); ``details`` has ``line``, ``field``.
     """
     with _seekable(source) as stream:
+        start = stream.tell()
         plan = _check(stream)
-        stream.seek(0)
+        stream.seek(start)
         with store.unit_of_work() as uow:
             _apply(uow, plan, stream)
     return plan.counts()
@@ -94,7 +95,7 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str, dict[str, Any]]]:
         if not raw.strip():
             continue
         try:
-            data = orjson.loads(raw)
+            data = orjson.loads(raw.strip())
         except orjson.JSONDecodeError as exc:
             message = f"invalid JSON: {exc.msg} at column {exc.colno}"
             raise line_error(number, None, message) from exc

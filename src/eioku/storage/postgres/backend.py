@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy import ColumnElement, Connection, Engine, Table, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable
 
 from eioku.domain.text_query import ENGINE_MARKS, TextQuery
-from eioku.storage.backend import Row, TextHit, build_upsert, text_hit
+from eioku.storage.backend import Row, TextHit, TextMatch, build_upsert, search_text
 from eioku.storage.errors import conflict_or_storage_error
 from eioku.storage.postgres import ddl
-from eioku.storage.postgres.fts import headline_sql, tsquery_sql
+from eioku.storage.postgres.fts import headline_expression, tsquery_expression
 
 
 class PostgresBackend:
@@ -47,6 +47,19 @@ class PostgresBackend:
         """INSERT ... ON CONFLICT DO UPDATE, see :func:`~eioku.storage.backend.build_upsert`."""
         return build_upsert(pg_insert, table, keys, add)
 
+    def text_match(self, table: Table, query: TextQuery, *, asset_id: str | None) -> TextMatch:
+        """``text_tsv @@ tsquery`` through the GIN index; snippets from ts_headline.
+
+        ``asset_id`` needs no special handling: callers filter on the column itself.
+        """
+        tsquery = tsquery_expression(query)
+        vector: ColumnElement[Any] = literal_column(f"{table.name}.text_tsv")
+        return TextMatch(
+            source=table,
+            condition=vector.op("@@", is_comparison=True)(tsquery),
+            snippet=headline_expression(table.c.text, tsquery, marks=ENGINE_MARKS),
+        )
+
     def text_search(
         self,
         conn: Connection,
@@ -57,25 +70,10 @@ class PostgresBackend:
         run_ids: Sequence[str] | None,
         limit: int,
     ) -> list[TextHit]:
-        """``text_tsv @@ tsquery`` through the GIN index; snippets from ts_headline."""
-        if query.is_empty or (run_ids is not None and not run_ids):
-            return []
-        tsquery, params = tsquery_sql(query)
-        params_all: dict[str, Any] = {**params, "limit": limit}
-        where = [f"t.text_tsv @@ {tsquery}"]
-        if asset_id is not None:
-            where.append("t.asset_id = :asset_id")
-            params_all["asset_id"] = asset_id
-        if run_ids is not None:
-            where.append("t.run_id = ANY(:run_ids)")
-            params_all["run_ids"] = list(run_ids)
-        sql = (
-            f"SELECT t.artifact_id, t.asset_id, t.run_id, t.start_ms, t.end_ms, "
-            f"{headline_sql('t.text', tsquery, marks=ENGINE_MARKS)} FROM {table.name} AS t "
-            f"WHERE {' AND '.join(where)} ORDER BY t.asset_id, t.start_ms, t.id LIMIT :limit"
+        """See :func:`eioku.storage.backend.search_text`."""
+        return search_text(
+            conn, self, table, query, asset_id=asset_id, run_ids=run_ids, limit=limit
         )
-        rows = conn.execute(text(sql), params_all)
-        return [text_hit(row) for row in rows]
 
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.postgres.ddl.engine_only_objects`."""

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, bindparam, func, literal, literal_column
+from sqlalchemy.sql.elements import Grouping
 
 from eioku.domain.text_query import MARKUP_STAND_INS, SNIPPET_CLOSE, SNIPPET_OPEN, TextQuery
 
@@ -158,3 +162,47 @@ def _sql_name(name: str) -> str:
     if _SQL_NAME.fullmatch(name) is None:
         raise ValueError(f"{name!r} is not a plain (optionally qualified) SQL identifier")
     return name
+
+
+def tsquery_expression(query: TextQuery) -> ColumnElement[Any]:
+    """:func:`tsquery_sql` as a SQLAlchemy expression with uniquely named bound parameters.
+
+    Use this when composing statements with SQLAlchemy Core (several text matches may
+    share one statement, so parameter names must not collide).
+    """
+    if query.is_empty:
+        raise ValueError("an empty text query has no tsquery; it matches nothing")
+    config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
+    terms: list[ColumnElement[Any]] = [
+        func.phraseto_tsquery(config, bindparam("fts_phrase", " ".join(phrase), unique=True))
+        for phrase in query.phrases
+    ]
+    # Parenthesised: "text_tsv @@ a && b" would otherwise parse as "(text_tsv @@ a) && b".
+    return Grouping(_balanced_and_expression(terms))
+
+
+def headline_expression(
+    text: ColumnElement[Any],
+    tsquery: ColumnElement[Any],
+    *,
+    marks: tuple[str, str],
+    max_words: int = 12,
+    min_words: int = 6,
+) -> ColumnElement[str]:
+    """:func:`headline_sql` as a SQLAlchemy expression over a column object."""
+    options = (
+        f"StartSel={marks[0]}, StopSel={marks[1]}, MaxWords={max_words}, "
+        f"MinWords={min_words}, ShortWord=0, HighlightAll=false, MaxFragments=1"
+    )
+    stand_ins = "".join(MARKUP_STAND_INS[char] for char in "<>&")
+    source = func.translate(text, literal("<>&"), literal(stand_ins))
+    config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
+    return func.ts_headline(config, source, tsquery, literal(options), type_=String)
+
+
+def _balanced_and_expression(terms: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    left = _balanced_and_expression(terms[:middle])
+    return left.op("&&")(_balanced_and_expression(terms[middle:]))

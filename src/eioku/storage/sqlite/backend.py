@@ -7,15 +7,39 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    Table,
+    TypeDecorator,
+    column,
+    event,
+    literal_column,
+)
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
 
 from eioku.domain.text_query import ENGINE_MARKS, TextQuery
-from eioku.storage.backend import WRITE_OPTION, Row, TextHit, build_upsert, text_hit
+from eioku.storage.backend import (
+    WRITE_OPTION,
+    Row,
+    TextHit,
+    TextMatch,
+    build_upsert,
+    search_text,
+)
 from eioku.storage.errors import conflict_or_storage_error
 from eioku.storage.sqlite import ddl
-from eioku.storage.sqlite.fts import asset_key, fts5_match_expression, snippet_sql
+from eioku.storage.sqlite.fts import (
+    asset_key,
+    fts5_match_expression,
+    match_condition,
+    snippet_sql,
+)
 
 
 def _timestamp_text(value: datetime) -> str:
@@ -25,6 +49,29 @@ def _timestamp_text(value: datetime) -> str:
 
 def _sqlite_value(value: Any) -> Any:
     return _timestamp_text(value) if isinstance(value, datetime) else value
+
+
+def _is_timestamp(type_: TypeEngine[Any]) -> bool:
+    impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    return isinstance(impl, DateTime)
+
+
+def _driver_rows(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> Sequence[Row]:
+    """The rows with their declared timestamp columns as text, visiting only those columns."""
+    positions = [
+        index
+        for index, name in enumerate(columns)
+        if (column := table.c.get(name)) is not None and _is_timestamp(column.type)
+    ]
+    if not positions:
+        return rows
+    converted: list[Row] = []
+    for row in rows:
+        values = list(row)
+        for index in positions:
+            values[index] = _sqlite_value(values[index])
+        converted.append(tuple(values))
+    return converted
 
 
 class SqliteBackend:
@@ -69,7 +116,7 @@ class SqliteBackend:
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, [tuple(map(_sqlite_value, row)) for row in rows])
+            cursor.executemany(sql, _driver_rows(table, columns, rows))
         except sqlite3.Error as exc:
             integrity = isinstance(exc, sqlite3.IntegrityError)
             raise conflict_or_storage_error(
@@ -82,6 +129,17 @@ class SqliteBackend:
         """INSERT ... ON CONFLICT DO UPDATE, see :func:`~eioku.storage.backend.build_upsert`."""
         return build_upsert(sqlite_insert, table, keys, add)
 
+    def text_match(self, table: Table, query: TextQuery, *, asset_id: str | None) -> TextMatch:
+        """FTS5 MATCH, restricted to one video inside the FTS query when one is given."""
+        idx = ddl.fts_index_name(table.name)
+        index = sql_table(idx, column("rowid"))
+        scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
+        return TextMatch(
+            source=table.join(index, index.c.rowid == table.c.id),
+            condition=match_condition(idx, fts5_match_expression(query, scope=scope)),
+            snippet=literal_column(snippet_sql(idx, marks=ENGINE_MARKS), String),
+        )
+
     def text_search(
         self,
         conn: Connection,
@@ -92,31 +150,10 @@ class SqliteBackend:
         run_ids: Sequence[str] | None,
         limit: int,
     ) -> list[TextHit]:
-        """FTS5 MATCH, restricted to one video inside the FTS query when one is given."""
-        if query.is_empty or (run_ids is not None and not run_ids):
-            return []
-        idx = ddl.fts_index_name(table.name)
-        scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
-        params: dict[str, Any] = {
-            "expr": fts5_match_expression(query, scope=scope),
-            "limit": limit,
-        }
-        where = [f"{idx} MATCH :expr"]
-        if asset_id is not None:
-            where.append("t.asset_id = :asset_id")
-            params["asset_id"] = asset_id
-        if run_ids is not None:
-            names = [f"r{i}" for i in range(len(run_ids))]
-            where.append(f"t.run_id IN ({', '.join(':' + n for n in names)})")
-            params.update(zip(names, run_ids, strict=True))
-        sql = (
-            f"SELECT t.artifact_id, t.asset_id, t.run_id, t.start_ms, t.end_ms, "
-            f"{snippet_sql(idx, marks=ENGINE_MARKS)} "
-            f"FROM {idx} JOIN {table.name} AS t ON t.id = {idx}.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY t.asset_id, t.start_ms, t.id LIMIT :limit"
+        """See :func:`eioku.storage.backend.search_text`."""
+        return search_text(
+            conn, self, table, query, asset_id=asset_id, run_ids=run_ids, limit=limit
         )
-        rows = conn.execute(text(sql), params)
-        return [text_hit(row) for row in rows]
 
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.sqlite.ddl.engine_only_objects`."""

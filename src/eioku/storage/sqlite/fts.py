@@ -7,6 +7,9 @@ the FTS5 tokenizer then stems and folds the phrase exactly as it did the indexed
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, literal_column
 
 from eioku.domain.text_query import SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_OPEN, TextQuery
 
@@ -118,3 +121,9 @@ def _identifier(name: str) -> str:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def match_condition(fts_table: str, expression: str) -> ColumnElement[bool]:
+    """``<fts_table> MATCH :expr`` as a SQLAlchemy condition with a unique bound parameter."""
+    column: ColumnElement[Any] = literal_column(_identifier(fts_table))
+    return column.op("MATCH", is_comparison=True)(bindparam("fts_expr", expression, unique=True))

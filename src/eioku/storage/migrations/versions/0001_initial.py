@@ -184,9 +184,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("asset_id", "artifact_type", name=op.f("pk_artifact_selections")),
     )
-    op.create_index("ix_artifact_selections_pinned_run", "artifact_selections", ["pinned_run_id"])
     op.create_index(
-        "ix_artifact_selections_pinned_artifact", "artifact_selections", ["pinned_artifact_id"]
+        "ix_artifact_selections_pinned_artifact",
+        "artifact_selections",
+        ["pinned_artifact_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_artifact_selections_pinned_run", "artifact_selections", ["pinned_run_id"], unique=False
     )
     op.create_table(
         "face_clusters",
@@ -202,6 +207,8 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("cluster_id", sa.String(), nullable=True),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -214,13 +221,60 @@ def upgrade() -> None:
         sa.UniqueConstraint("artifact_id", name=op.f("uq_face_clusters_artifact_id")),
     )
     op.create_index(
-        "ix_face_clusters_asset_cluster_start",
+        "ix_face_clusters_library_cluster_end",
         "face_clusters",
-        ["asset_id", "cluster_id", "start_ms"],
+        ["cluster_id", "timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_face_clusters_library_cluster_start",
+        "face_clusters",
+        ["cluster_id", "timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_face_clusters_library_end",
+        "face_clusters",
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_face_clusters_library_start",
+        "face_clusters",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_face_clusters_video_cluster_end",
+        "face_clusters",
+        ["asset_id", "cluster_id", "end_ms", "run_id"],
         unique=False,
     )
     op.create_index(
-        "ix_face_clusters_asset_start", "face_clusters", ["asset_id", "start_ms"], unique=False
+        "ix_face_clusters_video_cluster_start",
+        "face_clusters",
+        ["asset_id", "cluster_id", "start_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_face_clusters_video_end",
+        "face_clusters",
+        ["asset_id", "end_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_face_clusters_video_start",
+        "face_clusters",
+        ["asset_id", "start_ms", "run_id"],
+        unique=False,
     )
     op.create_table(
         "object_labels",
@@ -236,6 +290,8 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("label", sa.String(), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -248,13 +304,60 @@ def upgrade() -> None:
         sa.UniqueConstraint("artifact_id", name=op.f("uq_object_labels_artifact_id")),
     )
     op.create_index(
-        "ix_object_labels_asset_label_start",
+        "ix_object_labels_library_end",
         "object_labels",
-        ["asset_id", "label", "start_ms"],
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_object_labels_library_label_end",
+        "object_labels",
+        ["label", "timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_object_labels_library_label_start",
+        "object_labels",
+        ["label", "timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_object_labels_library_start",
+        "object_labels",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_object_labels_video_end",
+        "object_labels",
+        ["asset_id", "end_ms", "run_id"],
         unique=False,
     )
     op.create_index(
-        "ix_object_labels_asset_start", "object_labels", ["asset_id", "start_ms"], unique=False
+        "ix_object_labels_video_label_end",
+        "object_labels",
+        ["asset_id", "label", "end_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_object_labels_video_label_start",
+        "object_labels",
+        ["asset_id", "label", "start_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_object_labels_video_start",
+        "object_labels",
+        ["asset_id", "start_ms", "run_id"],
+        unique=False,
     )
     op.create_table(
         "ocr_fts",
@@ -270,7 +373,10 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
             ["artifact_id"],
             ["artifacts.artifact_id"],
@@ -280,7 +386,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ocr_fts")),
         sa.UniqueConstraint("artifact_id", name=op.f("uq_ocr_fts_artifact_id")),
     )
-    op.create_index("ix_ocr_fts_asset_start", "ocr_fts", ["asset_id", "start_ms"], unique=False)
+    op.create_index(
+        "ix_ocr_fts_library_end",
+        "ocr_fts",
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_ocr_fts_library_start",
+        "ocr_fts",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_ocr_fts_video_end", "ocr_fts", ["asset_id", "end_ms", "run_id"], unique=False
+    )
+    op.create_index(
+        "ix_ocr_fts_video_start", "ocr_fts", ["asset_id", "start_ms", "run_id"], unique=False
+    )
     op.create_table(
         "place_labels",
         sa.Column(
@@ -295,6 +422,8 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("label", sa.String(), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -307,13 +436,57 @@ def upgrade() -> None:
         sa.UniqueConstraint("artifact_id", name=op.f("uq_place_labels_artifact_id")),
     )
     op.create_index(
-        "ix_place_labels_asset_label_start",
+        "ix_place_labels_library_end",
         "place_labels",
-        ["asset_id", "label", "start_ms"],
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_place_labels_library_label_end",
+        "place_labels",
+        ["label", "timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_place_labels_library_label_start",
+        "place_labels",
+        ["label", "timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_place_labels_library_start",
+        "place_labels",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_place_labels_video_end", "place_labels", ["asset_id", "end_ms", "run_id"], unique=False
+    )
+    op.create_index(
+        "ix_place_labels_video_label_end",
+        "place_labels",
+        ["asset_id", "label", "end_ms", "run_id"],
         unique=False,
     )
     op.create_index(
-        "ix_place_labels_asset_start", "place_labels", ["asset_id", "start_ms"], unique=False
+        "ix_place_labels_video_label_start",
+        "place_labels",
+        ["asset_id", "label", "start_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_place_labels_video_start",
+        "place_labels",
+        ["asset_id", "start_ms", "run_id"],
+        unique=False,
     )
     op.create_table(
         "scene_ranges",
@@ -329,6 +502,8 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("scene_index", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["artifact_id"],
@@ -340,7 +515,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("artifact_id", name=op.f("uq_scene_ranges_artifact_id")),
     )
     op.create_index(
-        "ix_scene_ranges_asset_start", "scene_ranges", ["asset_id", "start_ms"], unique=False
+        "ix_scene_ranges_library_end",
+        "scene_ranges",
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_scene_ranges_library_start",
+        "scene_ranges",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_scene_ranges_video_end", "scene_ranges", ["asset_id", "end_ms", "run_id"], unique=False
+    )
+    op.create_index(
+        "ix_scene_ranges_video_start",
+        "scene_ranges",
+        ["asset_id", "start_ms", "run_id"],
+        unique=False,
     )
     op.create_table(
         "transcript_fts",
@@ -356,6 +553,8 @@ def upgrade() -> None:
         sa.Column("model_profile", sa.String(), nullable=False),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("timeline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("selected", sa.Boolean(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["artifact_id"],
@@ -367,9 +566,33 @@ def upgrade() -> None:
         sa.UniqueConstraint("artifact_id", name=op.f("uq_transcript_fts_artifact_id")),
     )
     op.create_index(
-        "ix_transcript_fts_asset_start", "transcript_fts", ["asset_id", "start_ms"], unique=False
+        "ix_transcript_fts_library_end",
+        "transcript_fts",
+        ["timeline_at", "asset_id", "end_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
     )
-
+    op.create_index(
+        "ix_transcript_fts_library_start",
+        "transcript_fts",
+        ["timeline_at", "asset_id", "start_ms"],
+        unique=False,
+        sqlite_where=sa.text("selected = 1"),
+        postgresql_where=sa.text("selected"),
+    )
+    op.create_index(
+        "ix_transcript_fts_video_end",
+        "transcript_fts",
+        ["asset_id", "end_ms", "run_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_transcript_fts_video_start",
+        "transcript_fts",
+        ["asset_id", "start_ms", "run_id"],
+        unique=False,
+    )
     _engine_objects_up()
 
 
