@@ -7,6 +7,7 @@ group). Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import IO, Annotated, Any
 
@@ -23,9 +24,14 @@ from eioku.storage.store import Store
 EXIT_USER_ERROR = 1
 
 
+PIPED_WIDTH = 140
+
+
 def stdout_console() -> Console:
     """A console on the current stdout (made per call, so test runners can capture it)."""
-    return Console(highlight=False, emoji=False, markup=False)
+    # Piped output is read by people too (logs, the README): don't squeeze it to 80 columns.
+    width = None if sys.stdout.isatty() else PIPED_WIDTH
+    return Console(highlight=False, emoji=False, markup=False, width=width)
 
 
 def stderr_console() -> Console:
@@ -129,4 +135,4 @@ def main() -> None:
 
 
 # Each command module registers its commands on ``app`` when imported.
-from eioku.cli import artifacts, db, io, policy, projections  # noqa: E402, F401
+from eioku.cli import artifacts, db, io, navigate, policy, projections, serve  # noqa: E402, F401

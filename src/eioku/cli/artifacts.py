@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich import box
 from rich.table import Table
 
 from eioku.cli import app, binary_stdout, open_store, selection_option, stdout_console
@@ -21,7 +22,7 @@ artifacts_app = typer.Typer(help="Inspect stored artifacts.", no_args_is_help=Tr
 app.add_typer(artifacts_app, name="artifacts")
 
 SUMMARY_KEYS = ("text", "label", "cluster_id", "scene_index")
-SUMMARY_WIDTH = 60
+SUMMARY_WIDTH = 72
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON Lines of envelopes.")]
 
@@ -42,9 +43,12 @@ def _write_json(envelopes: Iterable[ArtifactEnvelope]) -> None:
 
 
 def _print_table(envelopes: Iterable[ArtifactEnvelope], *, with_video: bool = False) -> int:
-    table = Table("start", "end", "type", "profile", "run", "payload")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("start", "end", "type", "profile", "run"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("payload", ratio=1, overflow="fold")
     if with_video:
-        table.add_column("video")
+        table.add_column("video", no_wrap=True)
     count = 0
     for e in envelopes:
         row = [format_ms(e.span_start_ms), format_ms(e.span_end_ms), e.artifact_type]

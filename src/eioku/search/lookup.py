@@ -75,7 +75,7 @@ def preview_of(row: Row[Any] | Any, spec: KindSpec, snippet: str | None) -> dict
         value = row._mapping[column.name]
         if column.name == "text" and isinstance(value, str) and len(value) > PREVIEW_TEXT:
             value = value[: PREVIEW_TEXT - 1] + "…"
-        preview[column.name] = value
+        preview[str(column.name)] = value  # a plain str: column names are str subclasses
     if snippet is not None:
         preview["snippet"] = snippet
     return preview
