@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 def default_database_url() -> str:
     """An SQLite file in the user's data directory: the embedded default."""
     return f"sqlite:///{Path(user_data_dir('eioku', appauthor=False)) / 'eioku.db'}"
+
+
+def default_cache_dir() -> Path:
+    """The user's cache directory: everything in it can be deleted and is rebuilt on demand."""
+    return Path(user_cache_dir("eioku", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -22,4 +27,13 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql://...",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where derived files (video thumbnails) are cached; safe to delete.",
+    )
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Largest HTTP request body the API accepts (artifact uploads), in bytes.",
     )
