@@ -45,4 +45,5 @@ def serve(
     console.print(f"Eioku API ({store.dialect}) on {url}/v1")
     console.print(f"API docs: {url}/docs  OpenAPI: {url}/openapi.json")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # /health reads the revision
     uvicorn.run(create_app(settings, store=store), host=host, port=port)
