@@ -87,7 +87,7 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {
             "field": ".".join(str(part) for part in error["loc"]) or "(root)",
-            "message": error["msg"],
+            "message": str(error["msg"]).removeprefix("Value error, "),
         }
         for error in exc.errors(include_url=False)
     ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, Tuple, select, tuple_
 
 from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.text_query import render_snippet
@@ -62,7 +62,7 @@ def global_jump(
     way = direction_of(direction)
     check_position(from_ms)
     if from_ms is not None and from_video_id is None:
-        raise InvalidQuery("from_ms needs from_video_id: a time is a position in one video")
+        raise InvalidQuery("from_ms needs the video it is a position in (video_id)")
     lookup = build_lookup(uow.backend, spec, filters, asset_id=None)
     if lookup is None:
         raise _nothing(spec.kind, way)
@@ -70,9 +70,7 @@ def global_jump(
     position = _key(lookup, way)
     start = _start(uow, way, from_video_id, from_ms)
     if start is not None:
-        scope.append(
-            position > tuple_(*start) if way is Direction.NEXT else position < tuple_(*start)
-        )
+        scope.append(_beyond(position, start, way, inclusive=from_ms is None))
     order = [c if way is Direction.NEXT else c.desc() for c in position.clauses]
     first = select(*position.clauses).select_from(lookup.source).where(*scope).order_by(*order)
     target = uow.connection.execute(first.limit(1)).first()
@@ -103,8 +101,22 @@ def _start(
     if timeline_at is None:
         raise NotFound(f"video {video_id} not found", details={"video_id": video_id})
     if from_ms is None:
-        from_ms = -1 if way is Direction.NEXT else INT64_MAX
+        from_ms = 0 if way is Direction.NEXT else INT64_MAX
     return (timeline_at, video_id, from_ms)
+
+
+def _beyond(
+    position: Tuple, start: tuple[Any, ...], way: Direction, *, inclusive: bool
+) -> ColumnElement[bool]:
+    """Positions past ``start`` in direction ``way``.
+
+    A start with no time is the video's edge (0 or INT64_MAX ms), which artifacts may
+    touch, so it is included: a strict comparison would miss a span ending at INT64_MAX.
+    """
+    bound = tuple_(*start)
+    if way is Direction.NEXT:
+        return position >= bound if inclusive else position > bound
+    return position <= bound if inclusive else position < bound
 
 
 def _at(

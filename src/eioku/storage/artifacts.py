@@ -91,10 +91,14 @@ class ArtifactRepository:
         stored, rows = self._prepare(envelopes)
         self._check_runs(stored)
         # A savepoint, so a Conflict raised by the database (an artifact_id already stored)
-        # leaves no partial batch behind and the caller's transaction usable on both engines.
-        with self._conn.begin_nested():
-            self._backend.bulk_insert(self._conn, artifacts, COLUMNS, rows)
-            self._projections.add(stored)
+        # leaves no partial batch behind, the caller's transaction stays usable on both
+        # engines, and the duplicate ids can be looked up and named.
+        try:
+            with self._conn.begin_nested():
+                self._backend.bulk_insert(self._conn, artifacts, COLUMNS, rows)
+                self._projections.add(stored)
+        except Conflict as exc:
+            raise self._duplicates(stored) or exc from exc
         return stored
 
     def _prepare(
@@ -143,6 +147,23 @@ class ArtifactRepository:
                 f"run {run_id} does not exist for video {asset_id}",
                 details={"run_id": run_id, "asset_id": asset_id, "missing": len(missing)},
             )
+
+    def _duplicates(self, envelopes: Sequence[ArtifactEnvelope]) -> Conflict | None:
+        """A Conflict naming the artifact ids of ``envelopes`` that are already stored."""
+        ids = [e.artifact_id for e in envelopes]
+        taken: list[str] = []
+        for start in range(0, len(ids), 500):
+            query = select(artifacts.c.artifact_id).where(
+                artifacts.c.artifact_id.in_(ids[start : start + 500])
+            )
+            taken += self._conn.execute(query).scalars()
+        if not taken:
+            return None
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        return Conflict(
+            f"artifact_id {taken[0]} already exists{more}",
+            details={"artifact_ids": sorted(taken)[:MAX_REPORTED_ERRORS]},
+        )
 
     def delete(self, artifact_id: str) -> None:
         """Delete one artifact; its projection rows go with it."""

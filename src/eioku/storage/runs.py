@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Row, select, update
 
-from eioku.domain.errors import InvalidInput, NotFound
+from eioku.domain.errors import Conflict, InvalidInput, NotFound
 from eioku.domain.runs import Run, RunStatus, StageState, StageStatus, check_transition
 from eioku.storage.clock import utcnow
 from eioku.storage.errors import translated
@@ -32,6 +32,9 @@ class RunRepository:
         video = select(videos.c.video_id).where(videos.c.video_id == run.asset_id)
         if self._conn.execute(video).first() is None:
             raise NotFound(f"video {run.asset_id} not found", details={"video_id": run.asset_id})
+        taken = select(runs.c.run_id).where(runs.c.run_id == run.run_id)
+        if self._conn.execute(taken).first() is not None:
+            raise Conflict(f"run {run.run_id} already exists", details={"run_id": run.run_id})
         names = [stage.stage for stage in run.stages]
         if len(set(names)) != len(names):
             raise InvalidInput(f"run {run.run_id} lists a stage twice: {names}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, select, tuple_, update
 
-from eioku.domain.errors import NotFound
+from eioku.domain.errors import Conflict, NotFound
 from eioku.domain.videos import Video, VideoStatus
 from eioku.storage.clock import utcnow
 from eioku.storage.errors import translated
@@ -40,11 +40,21 @@ class VideoRepository:
                 "updated_at": video.updated_at or video.created_at or now,
             }
         )
+        self._check_free(video)
         values: dict[str, Any] = stored.model_dump()
         values["timeline_at"] = stored.timeline_at
         with translated(f"register video {video.video_id}"):
             self._conn.execute(videos.insert().values(values))
         return stored
+
+    def _check_free(self, video: Video) -> None:
+        """Conflict when the id or the path is registered already."""
+        for column, value in ((videos.c.video_id, video.video_id), (videos.c.path, video.path)):
+            if self._conn.execute(select(videos.c.video_id).where(column == value)).first():
+                raise Conflict(
+                    f"a video with {column.name} {value!r} is already registered",
+                    details={column.name: value},
+                )
 
     def get(self, video_id: str) -> Video:
         """The video, or NotFound."""

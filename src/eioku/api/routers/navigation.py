@@ -4,6 +4,7 @@ library gallery. Each route makes one call into :mod:`eioku.search` and shapes t
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -32,6 +33,12 @@ router = APIRouter(prefix="/v1", tags=["navigation"])
 MAX_SEARCH_TEXT = 16_384
 
 
+class GroupBy(StrEnum):
+    """How the gallery groups its answer."""
+
+    VIDEO = "video"
+
+
 def _search_text(description: str) -> Any:
     # Any text a person can type is accepted (punctuation, quotes, operators, any script);
     # the domain's query parser reduces it to words, so only the length is limited.
@@ -49,6 +56,13 @@ FromMs = Annotated[
 ]
 Label = Annotated[str | None, text_query("Object or place label (kinds object, place).")]
 Cluster = Annotated[str | None, text_query("Face identity cluster (kind face).")]
+FindFromMs = Annotated[
+    int | None,
+    millis_query(
+        "Position in ms: next finds start > from_ms, prev start < from_ms. "
+        "Omitted: from the start (next) or the end (prev)."
+    ),
+]
 OcrText = Annotated[str | None, _search_text("Words on screen (kind ocr).")]
 SpeechText = Annotated[str | None, _search_text("Words spoken (kind transcript).")]
 MinConfidence = Annotated[
@@ -178,7 +192,7 @@ def find(
     uow: ReadUnitOfWork,
     selection: SelectionParams,
     direction: DirectionParam = Direction.NEXT,
-    from_ms: FromMs = None,
+    from_ms: FindFromMs = None,
     source: Annotated[TextSource, Query(description="Where to look.")] = TextSource.ALL,
     limit: Annotated[int, Query(ge=1, le=find_service.MAX_LIMIT, description="Most matches.")] = 10,
 ) -> FindOut:
@@ -249,13 +263,13 @@ def search(
     uow: ReadUnitOfWork,
     filename: Annotated[str | None, text_query("Part of the file name (any case).")] = None,
     group_by: Annotated[
-        str | None, Query(pattern="^video$", description="`video`: counts per video instead.")
+        GroupBy | None, Query(description="`video`: counts per video instead of matches.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=gallery_service.MAX_PAGE, description="Page size.")] = 50,
     cursor: Cursor = None,
 ) -> GalleryOut:
     """Every match of a kind across the library (a gallery), or match counts per video."""
-    if group_by == "video":
+    if group_by is GroupBy.VIDEO:
         return _by_video(uow, kind, filters, filename=filename, limit=limit, cursor=cursor)
     after = None
     if cursor is not None:

@@ -51,7 +51,7 @@ class ArtifactIn(BaseModel):
     producer: str = Field(description="Tool or model that made it.")
     producer_version: str = Field(description="Version of the producer.")
     model_profile: Literal["fast", "balanced", "high_quality"] | None = Field(
-        None, description="Quality profile; defaults to the new run's profile."
+        None, description="Quality profile; defaults to the `run` block's profile, else required."
     )
     config_hash: str = Field(description="Hash of the producer configuration.")
     input_hash: str = Field(description="Content hash of the input media.")
@@ -90,8 +90,9 @@ class UploadOut(BaseModel):
 def upload_artifacts(video_id: VideoId, body: UploadIn, uow: WriteUnitOfWork) -> UploadOut:
     """Store a batch from an external producer, validated by the schema registry.
 
-    Any invalid item rejects the whole batch with 400 and ``details.items`` (index,
-    artifact_id, error, message, field errors) for each bad item.
+    Any invalid item rejects the whole batch (and its run) with 400; ``details.items``
+    lists the bad items (index, artifact_id, error, message, field errors). Envelopes are
+    checked first; payloads are checked against their schemas once every envelope is valid.
     """
     return upload(uow, video_id, body)
 

@@ -65,11 +65,16 @@ def _driver_rows(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> S
     ]
     if not positions:
         return rows
+    # A batch repeats few distinct timestamps (one created_at, one timeline_at per video).
+    texts: dict[Any, Any] = {}
     converted: list[Row] = []
     for row in rows:
         values = list(row)
         for index in positions:
-            values[index] = _sqlite_value(values[index])
+            value = values[index]
+            if (text_value := texts.get(value)) is None:
+                text_value = texts[value] = _sqlite_value(value)
+            values[index] = text_value
         converted.append(tuple(values))
     return converted
 
