@@ -231,3 +231,147 @@ def spans(draw: st.DrawFn, max_ms: int = 10_000) -> tuple[int, int]:
     start = draw(st.integers(min_value=0, max_value=max_ms))
     length = draw(st.integers(min_value=0, max_value=max_ms // 4))
     return start, start + length
+
+
+# -- Helpers for the contract suite and the property tests -------------------------------
+
+
+def store_settings() -> Any:
+    """Hypothesis settings for tests taking the function-scoped ``store`` fixture.
+
+    Each example calls ``clean(store)`` first, so reusing the fixture is safe; the loaded
+    profile's own suppressions (too_slow) are kept and max_examples is left to the profile.
+    """
+    from hypothesis import HealthCheck, settings
+
+    inherited = list(settings().suppress_health_check)
+    return settings(suppress_health_check=[*inherited, HealthCheck.function_scoped_fixture])
+
+
+PRODUCERS = ("whisper", "pyscenedetect", "rapidocr")
+PRODUCER_VERSIONS = ("1.0", "2.0")
+CONFIG_HASHES = ("cfg-a", "cfg-b", "cfg-c")
+
+
+@st.composite
+def artifact_specs(
+    draw: st.DrawFn, types: tuple[str, ...] | None = None, max_ms: int = 10_000
+) -> dict[str, Any]:
+    """Keyword arguments for :func:`make_artifact` (minus the run): type, valid payload,
+    span and provenance drawn from small pools so provenance queries find groups."""
+    kind = draw(st.sampled_from(types or sorted(PAYLOAD_STRATEGIES)))
+    start, end = draw(spans(max_ms))
+    return {
+        "artifact_type": kind,
+        "payload": draw(PAYLOAD_STRATEGIES[kind]),
+        "start": start,
+        "end": end,
+        "producer": draw(st.sampled_from(PRODUCERS)),
+        "producer_version": draw(st.sampled_from(PRODUCER_VERSIONS)),
+        "config_hash": draw(st.sampled_from(CONFIG_HASHES)),
+    }
+
+
+def build_artifact(run: Run, spec: dict[str, Any]) -> ArtifactEnvelope:
+    """An envelope for ``run`` from an :func:`artifact_specs` draw."""
+    spec = dict(spec)
+    kind = spec.pop("artifact_type")
+    return make_artifact(run, kind, **spec)
+
+
+def seed_runs(uow: Any, video: Video, *runs: Run) -> None:
+    """Register ``video`` and create ``runs`` inside a unit of work."""
+    uow.videos.add(video)
+    for run in runs:
+        uow.runs.create(run)
+
+
+# Word families for full-text tests: every form of a family stems to the same term and no
+# two families share a term, under both SQLite's Porter and PostgreSQL's Snowball stemmer
+# (checked against both engines when chosen; see tests/unit/test_fts_engines.py for the
+# words on which the two stemmers disagree, which are deliberately absent here).
+WORD_FAMILIES: dict[str, tuple[str, ...]] = {
+    "dog": ("dog", "dogs"),
+    "cat": ("cat", "cats"),
+    "jump": ("jump", "jumps", "jumped", "jumping"),
+    "walk": ("walk", "walks", "walked", "walking"),
+    "invoice": ("invoice", "invoices"),
+    "paint": ("paint", "paints", "painted", "painting"),
+    "river": ("river", "rivers"),
+    "open": ("open", "opens", "opened", "opening"),
+    "garden": ("garden", "gardens"),
+    "kitchen": ("kitchen", "kitchens"),
+    "play": ("play", "plays", "played", "playing"),
+    "bird": ("bird", "birds"),
+    "window": ("window", "windows"),
+    "train": ("train", "trains", "trained", "training"),
+    "light": ("light", "lights"),
+    "green": ("green",),
+    "table": ("table", "tables"),
+    "meet": ("meet", "meets", "meeting"),
+}
+FAMILY_OF: dict[str, str] = {
+    form: family for family, forms in WORD_FAMILIES.items() for form in forms
+}
+word_form_st = st.sampled_from(sorted(FAMILY_OF))
+sentence_st = st.lists(word_form_st, min_size=1, max_size=8).map(" ".join)
+
+
+# A third-party schema plugin, as a package on disk would ship it: a module plus a
+# ``*.dist-info`` whose entry_points.txt declares the ``eioku.schemas`` group.
+TRANSCRIPT_V2_PLUGIN = """
+from typing import Annotated
+
+from pydantic import Field
+
+from eioku.domain.schemas.common import Confidence, Payload
+
+
+class Word(Payload):
+    word: Annotated[str, Field(min_length=1)]
+    start_ms: Annotated[int, Field(ge=0)]
+    end_ms: Annotated[int, Field(ge=0)]
+
+
+class TranscriptSegmentV2(Payload):
+    text: Annotated[str, Field(min_length=1)]
+    speaker: str | None = None
+    confidence: Confidence | None = None
+    language: str = "en"
+    words: list[Word]
+
+
+def register(registry):
+    registry.register("transcript.segment", 2, TranscriptSegmentV2)
+"""
+
+
+def write_schema_plugin(directory: Any, source: str = TRANSCRIPT_V2_PLUGIN) -> str:
+    """Write an installed-looking plugin distribution into ``directory``; returns its module.
+
+    Put ``directory`` on sys.path (``monkeypatch.syspath_prepend``) for
+    ``importlib.metadata`` to find it. Module names are unique per call, so a test never
+    picks up a module another test imported.
+    """
+    from pathlib import Path
+
+    module = f"eioku_test_plugin_{new_id()}"
+    root = Path(directory)
+    (root / f"{module}.py").write_text(source)
+    info = root / f"{module}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[eioku.schemas]\n{module} = {module}:register\n")
+    return module
+
+
+word_timing_st = st.builds(
+    lambda word, start, length: {"word": word, "start_ms": start, "end_ms": start + length},
+    label_st,
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**4),
+)
+TRANSCRIPT_V2_STRATEGY = st.fixed_dictionaries(
+    {"text": text_st, "words": st.lists(word_timing_st, max_size=5)},
+    optional={"speaker": st.none() | label_st, "confidence": st.none() | confidence_st},
+)
