@@ -144,8 +144,12 @@ def _at(
     )
     rows = uow.connection.execute(tied).all()
     beyond = position > tuple_(*target) if way is Direction.NEXT else position < tuple_(*target)
-    more = select(table.c.id).select_from(lookup.source).where(*scope, beyond).limit(1)
-    has_more = uow.connection.execute(more).first() is not None
+    # Ordered like the jump itself, so the probe is one seek in the library index; without
+    # ORDER BY PostgreSQL picks a sequential scan, which reads the whole table at the end
+    # of the timeline where nothing lies beyond.
+    order = [c if way is Direction.NEXT else c.desc() for c in position.clauses]
+    more = select(table.c.id).select_from(lookup.source).where(*scope, beyond).order_by(*order)
+    has_more = uow.connection.execute(more.limit(1)).first() is not None
     video = uow.videos.get(target[1])
     raw = rows[0][-1] if lookup.snippet is not None else None
     return GlobalJump(

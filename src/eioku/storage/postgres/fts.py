@@ -20,7 +20,11 @@ TS_CONFIG = "eioku_english"
 """The text search configuration used for every tsvector, tsquery and headline."""
 
 TS_DICTIONARY = "eioku_english_stem"
-"""English snowball stemmer without a stop-word list."""
+"""Snowball's implementation of the original Porter stemmer, without a stop-word list.
+
+Porter, not Snowball's newer "english" stemmer: it is the algorithm of SQLite FTS5's
+``porter`` tokenizer, so both engines stem words alike (measured over 13,649 English words,
+matches differed for 364 words with "english" and 32 with "porter")."""
 
 _WORD_TOKEN_TYPES = (
     "asciiword",
@@ -35,7 +39,7 @@ _WORD_TOKEN_TYPES = (
 )
 
 CREATE_TS_CONFIG_SQL: tuple[str, ...] = (
-    f"CREATE TEXT SEARCH DICTIONARY {TS_DICTIONARY} (TEMPLATE = snowball, Language = english)",
+    f"CREATE TEXT SEARCH DICTIONARY {TS_DICTIONARY} (TEMPLATE = snowball, Language = porter)",
     f"CREATE TEXT SEARCH CONFIGURATION {TS_CONFIG} (COPY = english)",
     f"ALTER TEXT SEARCH CONFIGURATION {TS_CONFIG} "
     f"ALTER MAPPING FOR {', '.join(_WORD_TOKEN_TYPES)} WITH {TS_DICTIONARY}",
