@@ -140,7 +140,10 @@ def _filename_terms(table: Any, filename: str | None) -> list[ColumnElement[bool
     if filename is None or filename == "":
         return []
     escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return [func.lower(videos.c.filename).like(f"%{escaped.lower()}%", escape="\\")]
+    # Both sides lowered by the database: SQLite's lower() folds ASCII only, so a pattern
+    # lowered by Python ("été") could never match the name as typed ("Été").
+    pattern = func.lower(f"%{escaped}%")
+    return [func.lower(videos.c.filename).like(pattern, escape="\\")]
 
 
 def _check_limit(limit: int) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any
 
@@ -11,17 +12,24 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from eioku.domain.envelope import ArtifactEnvelope
 from eioku.domain.errors import InvalidInput
+from eioku.domain.selection import RunOutput
 from eioku.projections import PROJECTIONS, Projection, projections_for
 from eioku.storage.backend import Backend
-from eioku.storage.selections import SelectionRepository
+from eioku.storage.selections import DEFAULT_POLICY, IN_CHUNK, SelectionRepository
 from eioku.storage.tables import PROJECTION_TABLES, artifacts, metadata, run_outputs, videos
 
 REBUILD_PAGE = 5_000
 TABLES: dict[str, Table] = {table.name: table for table in PROJECTION_TABLES}
 DERIVED = "run_outputs"
+# Types whose selection flags live in some projection table.
+PROJECTED_TYPES = frozenset(projection.artifact_type for projection in PROJECTIONS)
 
 # Gives the stored envelopes of one artifact type, page by page.
 EnvelopeSource = Callable[[str], Iterable[list[ArtifactEnvelope]]]
+# How many artifacts a batch adds per (run_id, asset_id, artifact_type, model_profile).
+Counts = Counter[tuple[str, str, str, str]]
+# The same counts keyed (asset_id, artifact_type, run_id, model_profile).
+Added = tuple[str, str, str, str]
 
 
 def projection_names() -> list[str]:
@@ -42,10 +50,13 @@ class ProjectionWriter:
 
         Counting comes first so the new runs take part in selection: each row is written
         with its video's timeline position and whether the video's default policy selects
-        it, and rows of runs the new ones displace are flipped off.
+        it. Where the new counts change what that policy selects (a new run becomes the
+        latest), the stored rows are flipped to match; elsewhere they already are.
         """
-        self._count(envelopes, sign=1)
+        counts = _counts(envelopes)
+        self._count(counts, sign=1)
         placement = _Placement(self._conn, self._selections)
+        changed = placement.load(counts)
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
         feeds: dict[tuple[str, int], tuple[Projection, ...]] = {}
         for envelope in envelopes:
@@ -58,12 +69,12 @@ class ProjectionWriter:
         for name, rows in by_table.items():
             columns = list(rows[0])
             self._backend.bulk_insert(self._conn, TABLES[name], columns, _values(rows, columns))
-        for (asset_id, artifact_type), run_ids in placement.selected.items():
-            self._flip(asset_id, artifact_type, run_ids)
+        for asset_id, artifact_type in changed:
+            self._flip(asset_id, artifact_type, placement.selected[(asset_id, artifact_type)])
 
     def removed(self, envelopes: Sequence[ArtifactEnvelope]) -> None:
         """Account for deleted artifacts (their projection rows go by cascade)."""
-        self._count(envelopes, sign=-1)
+        self._count(_counts(envelopes), sign=-1)
         for asset_id, artifact_type in sorted({(e.asset_id, e.artifact_type) for e in envelopes}):
             self.refresh_selected(asset_id, artifact_type)
 
@@ -85,10 +96,7 @@ class ProjectionWriter:
                 on = update(table).where(mine, ~table.c.selected, table.c.run_id.in_(chosen))
                 self._conn.execute(on.values(selected=True))
 
-    def _count(self, envelopes: Iterable[ArtifactEnvelope], *, sign: int) -> None:
-        counts = Counter(
-            (e.run_id, e.asset_id, e.artifact_type, e.model_profile.value) for e in envelopes
-        )
+    def _count(self, counts: Counts, *, sign: int) -> None:
         if not counts:
             return
         keys = ["run_id", "artifact_type", "model_profile"]
@@ -159,6 +167,12 @@ class ProjectionWriter:
         return [tuple(row) for row in self._conn.execute(select(*columns).order_by(*order))]
 
 
+def _counts(envelopes: Iterable[ArtifactEnvelope]) -> Counts:
+    return Counter(
+        (e.run_id, e.asset_id, e.artifact_type, e.model_profile.value) for e in envelopes
+    )
+
+
 def _values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows as tuples in ``columns`` order (``itemgetter`` of one key gives no tuple)."""
     if len(columns) == 1:
@@ -168,13 +182,57 @@ def _values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[tupl
 
 
 class _Placement:
-    """Adds ``timeline_at`` and ``selected`` to projection rows, caching per video and type."""
+    """Adds ``timeline_at`` and ``selected`` to projection rows, caching per video and type.
+
+    :meth:`load` reads what a whole batch needs in a few queries; :meth:`place` looks up
+    anything not loaded one video / (video, type) at a time.
+    """
 
     def __init__(self, conn: Connection, selections: SelectionRepository) -> None:
         self._conn = conn
         self._selections = selections
         self._timeline: dict[str, Any] = {}
         self.selected: dict[tuple[str, str], frozenset[str]] = {}
+
+    def load(self, counts: Counts) -> list[tuple[str, str]]:
+        """Resolve every (video, projected type) a batch adds to, its counts already stored.
+
+        Returns, sorted, the (video, type) pairs whose rows stored before the batch no
+        longer carry the right flag: a run it deselects, or a run it selects that already
+        had rows. Stored rows are flagged for the selection before the batch, so no other
+        row changes; the batch's own rows are placed with the selection after it.
+        """
+        keys = sorted({(a, kind) for _, a, kind, _ in counts if kind in PROJECTED_TYPES})
+        if not keys:
+            return []
+        asset_ids = sorted({asset_id for asset_id, _ in keys})
+        for start in range(0, len(asset_ids), IN_CHUNK):
+            chunk = asset_ids[start : start + IN_CHUNK]
+            query = select(videos.c.video_id, videos.c.timeline_at).where(
+                videos.c.video_id.in_(chunk)
+            )
+            self._timeline.update(
+                (row.video_id, row.timeline_at) for row in self._conn.execute(query)
+            )
+        kinds = sorted({kind for _, kind in keys})
+        outputs = self._selections.outputs_of(asset_ids, kinds)
+        stored = self._selections.stored_of(asset_ids)
+        added: dict[Added, int] = {
+            (asset_id, kind, run_id, profile): n
+            for (run_id, asset_id, kind, profile), n in counts.items()
+        }
+        changed: list[tuple[str, str]] = []
+        for key in keys:
+            now = outputs.get(key, [])
+            policy = stored.get(key, DEFAULT_POLICY)
+            earlier = _without(now, key, added)
+            after = self._selections.resolve_outputs(*key, now, policy)
+            before = self._selections.resolve_outputs(*key, earlier, policy)
+            self.selected[key] = after
+            had_rows = {o.run_id for o in earlier if o.artifact_count > 0}
+            if before - after or (after - before) & had_rows:
+                changed.append(key)
+        return changed
 
     def place(self, row: dict[str, Any], *, artifact_type: str) -> dict[str, Any]:
         """``row`` completed with its video's timeline key and its selection flag."""
@@ -188,3 +246,18 @@ class _Placement:
         row["timeline_at"] = self._timeline[asset_id]
         row["selected"] = row["run_id"] in self.selected[key]
         return row
+
+
+def _without(
+    outputs: Sequence[RunOutput], key: tuple[str, str], added: Mapping[Added, int]
+) -> list[RunOutput]:
+    """``outputs`` of (video, type) ``key`` as they were before a batch ``added`` its counts."""
+    asset_id, artifact_type = key
+    return [
+        replace(
+            o,
+            artifact_count=o.artifact_count
+            - added.get((asset_id, artifact_type, o.run_id, o.model_profile.value), 0),
+        )
+        for o in outputs
+    ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Select, delete, select
 
 from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.profiles import ModelProfile
@@ -21,6 +22,8 @@ from eioku.storage.clock import utcnow
 from eioku.storage.tables import artifact_selections, artifacts, run_outputs, runs, videos
 
 DEFAULT_POLICY = SelectionPolicy(mode=SelectionMode.LATEST)
+# Videos per query when loading for many at once (well under every engine's parameter limit).
+IN_CHUNK = 500
 
 
 class SelectionRepository:
@@ -39,14 +42,16 @@ class SelectionRepository:
             artifact_selections.c.artifact_type == artifact_type,
         )
         row = self._conn.execute(query).first()
-        if row is None:
-            return None
-        return SelectionPolicy(
-            mode=SelectionMode(row.selection_mode),
-            preferred_profile=row.preferred_profile,
-            pinned_run_id=row.pinned_run_id,
-            pinned_artifact_id=row.pinned_artifact_id,
-        )
+        return None if row is None else _policy(row)
+
+    def stored_of(self, asset_ids: Sequence[str]) -> dict[tuple[str, str], SelectionPolicy]:
+        """Every stored policy of these videos, by (video, type): :meth:`get` for many."""
+        found: dict[tuple[str, str], SelectionPolicy] = {}
+        for chunk in _chunks(asset_ids):
+            query = select(artifact_selections).where(artifact_selections.c.asset_id.in_(chunk))
+            for row in self._conn.execute(query):
+                found[(row.asset_id, row.artifact_type)] = _policy(row)
+        return found
 
     def effective(self, asset_id: str, artifact_type: str) -> SelectionPolicy:
         """The policy ``default`` means: the stored one, else ``latest`` (SPEC §5)."""
@@ -100,25 +105,26 @@ class SelectionRepository:
         self, asset_id: str, artifact_types: Iterable[str] | None = None
     ) -> dict[str, list[RunOutput]]:
         """Run outputs of a video grouped by type (all types when None)."""
-        query = (
-            select(
-                run_outputs.c.artifact_type,
-                run_outputs.c.run_id,
-                run_outputs.c.model_profile,
-                runs.c.started_at,
-                run_outputs.c.artifact_count,
-            )
-            .join(runs, runs.c.run_id == run_outputs.c.run_id)
-            .where(run_outputs.c.asset_id == asset_id)
-        )
+        query = _outputs_query().where(run_outputs.c.asset_id == asset_id)
         if artifact_types is not None:
             query = query.where(run_outputs.c.artifact_type.in_(list(artifact_types)))
         grouped: dict[str, list[RunOutput]] = defaultdict(list)
         for row in self._conn.execute(query):
-            output = RunOutput(
-                row.run_id, ModelProfile(row.model_profile), row.started_at, row.artifact_count
+            grouped[row.artifact_type].append(_output(row))
+        return dict(grouped)
+
+    def outputs_of(
+        self, asset_ids: Sequence[str], artifact_types: Sequence[str]
+    ) -> dict[tuple[str, str], list[RunOutput]]:
+        """Run outputs of these videos and types, by (video, type): :meth:`outputs` for many."""
+        grouped: dict[tuple[str, str], list[RunOutput]] = defaultdict(list)
+        for chunk in _chunks(asset_ids):
+            query = _outputs_query().where(
+                run_outputs.c.asset_id.in_(chunk),
+                run_outputs.c.artifact_type.in_(list(artifact_types)),
             )
-            grouped[row.artifact_type].append(output)
+            for row in self._conn.execute(query):
+                grouped[(row.asset_id, row.artifact_type)].append(_output(row))
         return dict(grouped)
 
     def resolve(
@@ -169,3 +175,35 @@ class SelectionRepository:
                 f"pinned run {policy.pinned_run_id} is not a run of video {asset_id}"
             )
         return str(policy.pinned_run_id)
+
+
+def _chunks(asset_ids: Sequence[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(asset_ids))
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]
+
+
+def _policy(row: Any) -> SelectionPolicy:
+    return SelectionPolicy(
+        mode=SelectionMode(row.selection_mode),
+        preferred_profile=row.preferred_profile,
+        pinned_run_id=row.pinned_run_id,
+        pinned_artifact_id=row.pinned_artifact_id,
+    )
+
+
+def _outputs_query() -> Select[Any]:
+    return select(
+        run_outputs.c.asset_id,
+        run_outputs.c.artifact_type,
+        run_outputs.c.run_id,
+        run_outputs.c.model_profile,
+        runs.c.started_at,
+        run_outputs.c.artifact_count,
+    ).join(runs, runs.c.run_id == run_outputs.c.run_id)
+
+
+def _output(row: Any) -> RunOutput:
+    return RunOutput(
+        row.run_id, ModelProfile(row.model_profile), row.started_at, row.artifact_count
+    )

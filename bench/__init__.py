@@ -1,0 +1,1 @@
+"""Benchmarks: one command (``python -m bench``) that prints a table (SPEC §11)."""
