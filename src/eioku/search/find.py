@@ -53,7 +53,6 @@ def find(
     check_position(from_ms)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
-    uow.videos.get(video_id)
     found: list[FindMatch] = []
     for text_source in sources:
         found += _find_in(
@@ -85,7 +84,7 @@ def _find_in(
     spec = spec_for(SOURCES[source])
     filters = Filters(q=q) if spec.text_filter == "q" else Filters(text=q)
     lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id)
-    run_ids = uow.selections.resolve(video_id, spec.artifact_type, selection)
+    run_ids = uow.selections.resolve_for_read(video_id, spec.artifact_type, selection)
     if lookup is None or lookup.snippet is None or not run_ids:
         return []
     table = spec.table

@@ -8,6 +8,7 @@ target covers them all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
@@ -48,9 +49,8 @@ def jump(
     spec = spec_for(kind)
     way = direction_of(direction)
     check_position(from_ms)
-    uow.videos.get(video_id)
     lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id)
-    run_ids = uow.selections.resolve(video_id, spec.artifact_type, selection)
+    run_ids = uow.selections.resolve_for_read(video_id, spec.artifact_type, selection)
     if lookup is None or not run_ids:
         raise _nothing(video_id, spec.kind, way)
     table = spec.table
@@ -59,15 +59,22 @@ def jump(
     if from_ms is not None:
         scope.append(edge > from_ms if way is Direction.NEXT else edge < from_ms)
     order = edge if way is Direction.NEXT else edge.desc()
+    # One statement: the inner seek finds the target edge, the outer query every artifact
+    # tied on it (both through the same index).
     first = select(edge).select_from(lookup.source).where(*scope).order_by(order).limit(1)
-    target = uow.connection.execute(first).scalar()
-    if target is None:
+    rows = _tied(uow, lookup, [*scope, edge == first.scalar_subquery()])
+    if not rows:
         raise _nothing(video_id, spec.kind, way)
-    return _tied(uow, lookup, [*scope, edge == target], video_id)
+    return Jump(
+        video_id=video_id,
+        start_ms=min(row.start_ms for row in rows),
+        end_ms=max(row.end_ms for row in rows),
+        artifact_ids=tuple(row.artifact_id for row in rows),
+    )
 
 
-def _tied(uow: UnitOfWork, lookup: Lookup, scope: list[ColumnElement[bool]], video_id: str) -> Jump:
-    """All artifacts at the jump target, and the span covering them."""
+def _tied(uow: UnitOfWork, lookup: Lookup, scope: list[ColumnElement[bool]]) -> list[Any]:
+    """The artifacts matching ``scope`` (those at the jump target), by id."""
     table = lookup.spec.table
     query = (
         select(table.c.artifact_id, table.c.start_ms, table.c.end_ms)
@@ -75,13 +82,7 @@ def _tied(uow: UnitOfWork, lookup: Lookup, scope: list[ColumnElement[bool]], vid
         .where(*scope)
         .order_by(table.c.artifact_id)
     )
-    rows = uow.connection.execute(query).all()
-    return Jump(
-        video_id=video_id,
-        start_ms=min(row.start_ms for row in rows),
-        end_ms=max(row.end_ms for row in rows),
-        artifact_ids=tuple(row.artifact_id for row in rows),
-    )
+    return list(uow.connection.execute(query).all())
 
 
 def _nothing(video_id: str, kind: Kind, way: Direction) -> NotFound:

@@ -134,6 +134,48 @@ class SelectionRepository:
         outputs = self.outputs(asset_id, artifact_type)
         return self.resolve_outputs(asset_id, artifact_type, outputs, requested)
 
+    def resolve_for_read(
+        self, asset_id: str, artifact_type: str, requested: SelectionPolicy | None = None
+    ) -> frozenset[str]:
+        """:meth:`resolve` for a read path, NotFound for an unknown video, in one query.
+
+        The video row, the run outputs and the stored policy come back together, so a
+        navigation request pays one round trip before its index seek instead of three.
+        """
+        o, s = run_outputs, artifact_selections
+        query = (
+            select(
+                videos.c.video_id,
+                o.c.run_id,
+                o.c.model_profile,
+                runs.c.started_at,
+                o.c.artifact_count,
+                s.c.selection_mode,
+                s.c.preferred_profile,
+                s.c.pinned_run_id,
+                s.c.pinned_artifact_id,
+            )
+            .select_from(
+                videos.outerjoin(
+                    o, (o.c.asset_id == videos.c.video_id) & (o.c.artifact_type == artifact_type)
+                )
+                .outerjoin(runs, runs.c.run_id == o.c.run_id)
+                .outerjoin(
+                    s, (s.c.asset_id == videos.c.video_id) & (s.c.artifact_type == artifact_type)
+                )
+            )
+            .where(videos.c.video_id == asset_id)
+        )
+        rows = self._conn.execute(query).all()
+        if not rows:
+            raise NotFound(f"video {asset_id} not found", details={"video_id": asset_id})
+        outputs = [_output(row) for row in rows if row.run_id is not None]
+        policy = requested or SelectionPolicy()
+        if policy.mode is SelectionMode.DEFAULT:
+            stored = rows[0].selection_mode is not None
+            policy = _policy(rows[0]) if stored else DEFAULT_POLICY
+        return self.resolve_outputs(asset_id, artifact_type, outputs, policy)
+
     def resolve_outputs(
         self,
         asset_id: str,
