@@ -14,6 +14,11 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(user_data_dir('eioku', appauthor=False)) / 'eioku.db'}"
 
 
+def default_model_dir() -> Path:
+    """Where users put model files that no package ships (YOLO, Places365, larger Whisper)."""
+    return Path(user_data_dir("eioku", appauthor=False)) / "models"
+
+
 def default_cache_dir() -> Path:
     """The user's cache directory: everything in it can be deleted and is rebuilt on demand."""
     return Path(user_cache_dir("eioku", appauthor=False))
@@ -31,6 +36,15 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default_factory=default_cache_dir,
         description="Where derived files (video thumbnails) are cached; safe to delete.",
+    )
+    model_dir: Path = Field(
+        default_factory=default_model_dir,
+        description="Model files no package ships: YOLO and Places365 ONNX, larger Whisper.",
+    )
+    library_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose videos the API may register (POST /v1/videos); "
+        "EIOKU_LIBRARY_DIRS is a JSON list.",
     )
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024,

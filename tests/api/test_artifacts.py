@@ -178,6 +178,9 @@ def test_one_artifact_comes_with_its_provenance(client: TestClient, library: Lib
         "error": None,
         "started_at": None,
         "finished_at": None,
+        "input_hash": None,
+        "config_hash": None,
+        "artifact_count": None,
     }
 
 

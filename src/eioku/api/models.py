@@ -58,6 +58,9 @@ class StageOut(Record):
     error: str | None = Field(description="Why the stage failed, if it did.")
     started_at: Timestamp | None = Field(description="When the stage started.")
     finished_at: Timestamp | None = Field(description="When the stage finished.")
+    input_hash: str | None = Field(description="Content hash of the input the stage read.")
+    config_hash: str | None = Field(description="Hash of the stage's engine settings.")
+    artifact_count: int | None = Field(description="Artifacts the stage stored, once done.")
 
 
 class RunOut(Record):

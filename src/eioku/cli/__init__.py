@@ -135,4 +135,14 @@ def main() -> None:
 
 
 # Each command module registers its commands on ``app`` when imported.
-from eioku.cli import artifacts, db, io, navigate, policy, projections, serve  # noqa: E402, F401
+from eioku.cli import (  # noqa: E402, F401
+    artifacts,
+    db,
+    demo,
+    io,
+    navigate,
+    pipeline,
+    policy,
+    projections,
+    serve,
+)

@@ -76,6 +76,9 @@ class StageState(BaseModel):
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    input_hash: str | None = Field(default=None, description="Hash of what the stage read")
+    config_hash: str | None = Field(default=None, description="Hash of the stage's settings")
+    artifact_count: Annotated[int, Field(ge=0)] | None = None
 
     @field_validator("started_at", "finished_at")
     @classmethod

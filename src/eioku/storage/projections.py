@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -77,6 +78,12 @@ class ProjectionWriter:
         self._count(_counts(envelopes), sign=-1)
         for asset_id, artifact_type in sorted({(e.asset_id, e.artifact_type) for e in envelopes}):
             self.refresh_selected(asset_id, artifact_type)
+
+    def retime(self, asset_id: str, timeline_at: datetime) -> None:
+        """Move a video's projection rows to its new place on the global timeline."""
+        for table in PROJECTION_TABLES:
+            query = update(table).where(table.c.asset_id == asset_id)
+            self._conn.execute(query.values(timeline_at=timeline_at))
 
     def refresh_selected(self, asset_id: str, artifact_type: str) -> None:
         """Re-apply the video's default policy to the ``selected`` flags of one type."""

@@ -12,6 +12,9 @@ from eioku.storage.clock import utcnow
 from eioku.storage.errors import translated
 from eioku.storage.tables import run_stages, runs, videos
 
+# A stage that completed or was skipped (no audio track, missing model) on the same input
+# with the same settings would do the same again: re-running it is a no-op unless forced.
+_DONE = (StageStatus.COMPLETED.value, StageStatus.SKIPPED.value)
 _RUN_FIELDS = [column.name for column in runs.columns]
 _STAGE_FIELDS = [c.name for c in run_stages.columns if c.name not in ("run_id", "position")]
 
@@ -54,6 +57,13 @@ class RunRepository:
         if row is None:
             raise NotFound(f"run {run_id} not found", details={"run_id": run_id})
         return self._build(row, self._stages([run_id]).get(run_id, ()))
+
+    def status(self, run_id: str) -> RunStatus:
+        """The run's status alone (cheap: polled while a run executes)."""
+        found = self._conn.execute(select(runs.c.status).where(runs.c.run_id == run_id)).scalar()
+        if found is None:
+            raise NotFound(f"run {run_id} not found", details={"run_id": run_id})
+        return RunStatus(found)
 
     def list_for_video(self, asset_id: str) -> list[Run]:
         """The video's runs, newest first."""
@@ -98,8 +108,14 @@ class RunRepository:
         *,
         progress: float | None = None,
         error: str | None = None,
+        input_hash: str | None = None,
+        config_hash: str | None = None,
+        artifact_count: int | None = None,
     ) -> StageState:
-        """Record a stage's status and progress; start and finish times are stamped here."""
+        """Record a stage's status and progress; start and finish times are stamped here.
+
+        The hashes and the artifact count are kept unless new values are given.
+        """
         current = {s.stage: s for s in self.get(run_id).stages}.get(stage)
         if current is None:
             raise NotFound(f"run {run_id} has no stage {stage}", details={"stage": stage})
@@ -114,6 +130,9 @@ class RunRepository:
             error=error if error is not None else current.error,
             started_at=current.started_at or (now if status is StageStatus.RUNNING else None),
             finished_at=now if done or status is StageStatus.CANCELLED else None,
+            input_hash=input_hash or current.input_hash,
+            config_hash=config_hash or current.config_hash,
+            artifact_count=current.artifact_count if artifact_count is None else artifact_count,
         )
         query = (
             update(run_stages)
@@ -122,6 +141,39 @@ class RunRepository:
         )
         self._conn.execute(query)
         return updated
+
+    def completed_stage(
+        self, asset_id: str, stage: str, *, input_hash: str, config_hash: str
+    ) -> str | None:
+        """The newest run of the video whose ``stage`` finished on the same input and settings.
+
+        This is what makes re-running a stage a no-op unless forced (SPEC §9).
+        """
+        query = (
+            select(runs.c.run_id)
+            .join(run_stages, run_stages.c.run_id == runs.c.run_id)
+            .where(
+                runs.c.asset_id == asset_id,
+                run_stages.c.stage == stage,
+                run_stages.c.status.in_(_DONE),
+                run_stages.c.input_hash == input_hash,
+                run_stages.c.config_hash == config_hash,
+            )
+            .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+            .limit(1)
+        )
+        return self._conn.execute(query).scalar()
+
+    def unfinished(self) -> list[Run]:
+        """Runs still queued or running (to recover after a crash or an interrupt)."""
+        query = (
+            select(runs)
+            .where(runs.c.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]))
+            .order_by(runs.c.started_at, runs.c.run_id)
+        )
+        rows = self._conn.execute(query).all()
+        stages = self._stages([row.run_id for row in rows])
+        return [self._build(row, stages.get(row.run_id, ())) for row in rows]
 
     def _stages(self, run_ids: Sequence[str]) -> dict[str, tuple[StageState, ...]]:
         if not run_ids:

@@ -15,6 +15,7 @@ from eioku.storage.artifacts import ArtifactRepository
 from eioku.storage.backend import WRITE_OPTION, Backend
 from eioku.storage.engine import make_engine
 from eioku.storage.errors import translated
+from eioku.storage.faces import FaceIdentityRepository
 from eioku.storage.projections import ProjectionWriter
 from eioku.storage.runs import RunRepository
 from eioku.storage.selections import SelectionRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.artifacts = ArtifactRepository(
             conn, backend, registry, self.selections, self.projections
         )
+        self.faces = FaceIdentityRepository(conn, backend)
         self.backend = backend
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -87,6 +88,9 @@ run_stages = Table(
     Column("error", Text),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    Column("input_hash", String),
+    Column("config_hash", String),
+    Column("artifact_count", Integer),
     PrimaryKeyConstraint("run_id", "stage"),
 )
 
@@ -250,6 +254,19 @@ place_labels = _projection(
     Column("confidence", Float, nullable=False),
 )
 scene_ranges = _projection("scene_ranges", None, Column("scene_index", Integer, nullable=False))
+
+# Library-wide face identities: each cluster's running mean embedding. Cluster ids, once
+# given to a face, never change; new faces join the nearest identity or start a new one.
+face_identities = Table(
+    "face_identities",
+    metadata,
+    Column("cluster_id", String, primary_key=True),
+    Column("centroid", LargeBinary, nullable=False),
+    Column("member_count", Integer, nullable=False),
+    Column("model", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
 
 PROJECTION_TABLES = (
     transcript_fts,

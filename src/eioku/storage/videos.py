@@ -93,6 +93,23 @@ class VideoRepository:
         query = select(videos.c.video_id).order_by(videos.c.video_id)
         return list(self._conn.execute(query).scalars())
 
+    def refresh(self, video_id: str, **fields: Any) -> Video:
+        """Update the file facts of a video (path, size, mtime, hash, duration, recorded_at).
+
+        The caller moves projection rows when the timeline key changes
+        (:meth:`ProjectionWriter.retime`).
+
+        Raises:
+            NotFound: no such video.
+        """
+        current = self.get(video_id)
+        updated = Video.model_validate({**current.model_dump(), **fields, "updated_at": utcnow()})
+        values: dict[str, Any] = updated.model_dump(exclude={"video_id", "created_at"})
+        values["timeline_at"] = updated.timeline_at
+        with translated(f"update video {video_id}"):
+            self._conn.execute(update(videos).where(videos.c.video_id == video_id).values(values))
+        return updated
+
     def set_status(self, video_id: str, status: VideoStatus) -> None:
         """Change a video's status."""
         query = (

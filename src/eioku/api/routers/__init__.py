@@ -9,6 +9,7 @@ from eioku.api.routers import (
     exports,
     health,
     navigation,
+    pipeline,
     runs,
     selection,
     uploads,
@@ -24,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     selection.router,
     exports.router,
     navigation.router,
+    pipeline.router,
 )

@@ -1,0 +1,133 @@
+"""Starting work from the API: register a video file, start a run on it (SPEC §8, §9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from eioku.api.deps import SettingsDep, StoreDep, VideoId
+from eioku.api.errors import error_responses
+from eioku.api.models import RunOut, VideoOut
+from eioku.bootstrap import build_models
+from eioku.config import Settings
+from eioku.domain.errors import InvalidInput, NotFound
+from eioku.domain.profiles import ModelProfile
+from eioku.pipeline.ingest import plan_run, register
+from eioku.pipeline.local import LocalRunQueue
+from eioku.pipeline.stages import STAGE_NAMES, parse_stages
+
+router = APIRouter(prefix="/v1", tags=["pipeline"])
+
+
+class RegisterVideo(BaseModel):
+    """A media file to add to the library."""
+
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Path of the file on the server, inside one of the library folders "
+        "(`EIOKU_LIBRARY_DIRS`).",
+    )
+
+
+class StartRun(BaseModel):
+    """What to run on a video."""
+
+    profile: ModelProfile = Field(
+        default=ModelProfile.BALANCED, description="fast, balanced or high_quality."
+    )
+    stages: list[str] | None = Field(
+        default=None,
+        max_length=len(STAGE_NAMES),
+        description=f"Stages to run (default: all): {', '.join(STAGE_NAMES)}.",
+    )
+    force: bool = Field(default=False, description="Run stages again even if nothing changed.")
+
+
+def _library_file(settings: Settings, raw: str) -> Path:
+    """The file ``raw`` names, checked to be inside a library folder (links resolved)."""
+    if "\x00" in raw:
+        raise InvalidInput("path must not contain NUL characters", details={"field": "path"})
+    if not settings.library_dirs:
+        raise InvalidInput(
+            "no library folders are configured: set EIOKU_LIBRARY_DIRS to a JSON list of "
+            "folders the API may register videos from",
+            details={"field": "path"},
+        )
+    try:
+        path = Path(raw).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        raise InvalidInput(f"invalid path {raw!r}", details={"field": "path"}) from None
+    roots = [Path(root).expanduser().resolve() for root in settings.library_dirs]
+    if not any(path.is_relative_to(root) for root in roots):
+        raise InvalidInput(
+            f"{raw} is outside the library folders ({', '.join(map(str, roots))})",
+            details={"field": "path"},
+        )
+    if not path.is_file():
+        raise NotFound(f"no such file: {raw}", details={"path": raw})
+    return path
+
+
+def run_queue(request: Request, settings: SettingsDep) -> LocalRunQueue:
+    """The app's local worker pool, started on first use."""
+    queue: LocalRunQueue | None = getattr(request.app.state, "run_queue", None)
+    if queue is None:
+        queue = LocalRunQueue(settings.database_url, settings.model_dir)
+        request.app.state.run_queue = queue
+    return queue
+
+
+@router.post(
+    "/videos",
+    response_model=VideoOut,
+    status_code=201,
+    responses=error_responses(400, 404),
+)
+def register_video(body: RegisterVideo, store: StoreDep, settings: SettingsDep) -> VideoOut:
+    """Register a media file from a library folder (again: refresh it); returns the video.
+
+    Registering does not process it: start a run with `POST /v1/videos/{video_id}/runs`.
+    """
+    return VideoOut.model_validate(register(store, _library_file(settings, body.path)))
+
+
+@router.post(
+    "/videos/{video_id}/runs",
+    response_model=RunOut,
+    status_code=202,
+    responses={
+        **error_responses(400, 404),
+        200: {"description": "Nothing to do: the newest run of the video.", "model": RunOut},
+    },
+)
+def start_run(
+    video_id: VideoId,
+    *,
+    body: StartRun,
+    store: StoreDep,
+    settings: SettingsDep,
+    queue: Annotated[LocalRunQueue, Depends(run_queue)],
+    response: Response,
+) -> RunOut:
+    """Queue a run of the video's stages; poll `GET /v1/runs/{run_id}` for its progress.
+
+    Stages already done on the same file with the same settings are left out unless
+    `force`; when nothing is left, the answer is 200 with the newest run of the video.
+    """
+    stages = parse_stages(",".join(body.stages)) if body.stages else STAGE_NAMES
+    if body.stages is not None and not body.stages:
+        raise InvalidInput("stages must not be empty", details={"field": "stages"})
+    with store.unit_of_work(write=False) as uow:
+        video = uow.videos.get(video_id)
+    plan = plan_run(store, video, body.profile, stages, build_models(settings), force=body.force)
+    if plan.run is None:
+        with store.unit_of_work(write=False) as uow:
+            newest = uow.runs.list_for_video(video_id)[0]
+        response.status_code = 200
+        return RunOut.model_validate(newest)
+    queue.submit(plan.run.run_id)
+    return RunOut.model_validate(plan.run)
