@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich import box
 from rich.progress import (
@@ -27,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from eioku.bootstrap import build_models
-from eioku.cli import app, open_store, stderr_console, stdout_console
+from eioku.cli import app, binary_stdout, open_store, stderr_console, stdout_console
 from eioku.cli.timecodes import format_ms
 from eioku.config import Settings
 from eioku.domain.errors import EiokuError, InvalidInput
@@ -203,11 +204,17 @@ def _summary(rows: list[_Row], missing: list[str]) -> None:
 def list_videos(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Videos along the global timeline (when filmed, else file time), with their status."""
     store = open_store(ctx)
     with store.unit_of_work(write=False) as uow:
         found = uow.videos.list(limit=limit)
+    if as_json:
+        out = binary_stdout()
+        for video in found:
+            out.write(orjson.dumps(video.model_dump(mode="json")) + b"\n")
+        return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("video", "file", "duration", "filmed / file time", "status"):
         table.add_column(name, overflow="fold")

@@ -252,7 +252,13 @@ def iter_frames(
                 out: dict[str, SampledFrame] = {}
                 for name in wanted:
                     request = requests[name]
-                    due[name] = time_ms + request.interval_ms if request.interval_ms else 0
+                    # The next sample is due one interval after this one was due (not after
+                    # this frame's time), so sampling does not drift late at every step.
+                    step = request.interval_ms
+                    following = max(due[name], 0) + step
+                    due[name] = (
+                        (following if following > time_ms else time_ms + step) if step else 0
+                    )
                     if request.max_side not in converted:
                         w, h, scale = _target_size(frame.width, frame.height, request.max_side)
                         image = frame.to_ndarray(format="rgb24", width=w, height=h)

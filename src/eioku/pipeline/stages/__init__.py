@@ -16,6 +16,7 @@ _STAGES: dict[str, str] = {
     "metadata": "eioku.pipeline.stages.metadata:MetadataStage",
     "transcribe": "eioku.pipeline.stages.transcribe:TranscribeStage",
     "scenes": "eioku.pipeline.stages.scenes:ScenesStage",
+    "ocr": "eioku.pipeline.stages.ocr:OcrStage",
     "faces": "eioku.pipeline.stages.faces:FacesStage",
     "objects": "eioku.pipeline.stages.objects:ObjectsStage",
     "places": "eioku.pipeline.stages.places:PlacesStage",
