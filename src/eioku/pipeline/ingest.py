@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,8 +147,13 @@ def plan_run(
     models: ModelLibrary,
     *,
     force: bool = False,
+    enqueue: Callable[[UnitOfWork, Run], None] | None = None,
 ) -> Plan:
     """Create a queued run for the stages ``video`` still needs with ``profile``.
+
+    ``enqueue`` is called with the new run inside the transaction that stores it, so a
+    task queue living in the same database (PostgreSQL) gets the job exactly when the run
+    row exists.
 
     Raises:
         InvalidInput: no stage named, or an unknown stage.
@@ -180,6 +185,8 @@ def plan_run(
             stages=tuple(StageState(stage=name) for name in todo),
         )
         uow.runs.create(run)
+        if enqueue is not None:
+            enqueue(uow, run)
         if video.status is not VideoStatus.PROCESSING:
             uow.videos.set_status(video.video_id, VideoStatus.REGISTERED)
         return Plan(video, run, done)

@@ -268,6 +268,20 @@ face_identities = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Folders the library is made of: scans register and queue their videos; watched ones are
+# followed while a server or worker runs.
+library_sources = Table(
+    "library_sources",
+    metadata,
+    Column("source_id", String, primary_key=True),
+    Column("path", Text, nullable=False, unique=True),
+    Column("watch", Boolean, nullable=False),
+    Column("profile", String, nullable=False),
+    Column("stages", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_scan_at", UTCDateTime),
+)
+
 PROJECTION_TABLES = (
     transcript_fts,
     ocr_fts,
