@@ -5,11 +5,15 @@ real engines are tested in tests/unit/test_stage_*.py and tests/pipeline/test_re
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from eioku.media.decode import FrameRequest, MediaInfo, SampledFrame
 from eioku.pipeline.stage import AudioStage, Finding, FrameStage, Progress, StageUnavailable
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Per-test hooks: what the stand-ins do is steered by these module-level switches.
 HOOKS: dict[str, Any] = {}
@@ -114,3 +118,19 @@ STANDINS = {
     cls.name: f"{__name__}:{cls.__name__}"
     for cls in (FrameMarks, BadBatch, Exploding, NoModel, AudioLength)
 }
+
+
+def write_plugin_site(directory: Path) -> str:
+    """Declare the stand-ins as an ``eioku.stages`` plugin in ``directory``.
+
+    Returns a PYTHONPATH for child processes (worker pools, ``eioku worker``): the folder
+    holding the plugin's metadata, then the repository root (where ``tests`` lives).
+    """
+    info = directory / "eioku_standin_stages-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: eioku-standin-stages\nVersion: 1.0\n", encoding="utf-8"
+    )
+    lines = "".join(f"{name} = {target}\n" for name, target in STANDINS.items())
+    (info / "entry_points.txt").write_text(f"[eioku.stages]\n{lines}", encoding="utf-8")
+    return os.pathsep.join([str(directory), str(REPO_ROOT)])

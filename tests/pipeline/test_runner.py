@@ -260,3 +260,26 @@ def test_discover_walks_folders_by_extension_case_insensitively(tmp_path: Path) 
     files, missing = discover([tmp_path / "a", tmp_path / "b.mov", tmp_path / "nope"])
     assert [f.name for f in files] == ["x.MP4", "y.mkv", "b.mov"]
     assert missing == [f"{tmp_path / 'nope'}: no such file or folder"]
+
+
+def test_a_file_that_vanished_before_its_run_fails_it_with_the_reason(
+    store: Store, models: ModelLibrary, clip: Path
+) -> None:
+    video = register(store, clip)
+    plan = plan_run(store, video, ModelProfile.FAST, ("metadata", "test_marks"), models)
+    assert plan.run is not None
+    clip.unlink()
+    outcome = RunExecutor(store, models).execute(plan.run.run_id)
+    assert outcome.run.status is RunStatus.FAILED
+    assert "does not exist" in (outcome.run.error or "")
+
+
+def test_a_frame_size_beyond_the_limit_is_refused_before_decoding(
+    store: Store, models: ModelLibrary, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eioku.media import decode
+
+    monkeypatch.setattr(decode, "MAX_PIXELS", 64 * 64)  # the clip is 96x64
+    outcome = _run(store, models, clip, "metadata", "test_marks")
+    assert outcome.run.status is RunStatus.FAILED
+    assert "96x64 are larger than" in (outcome.run.error or "")
