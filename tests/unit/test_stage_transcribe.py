@@ -11,7 +11,7 @@ import pytest
 
 from eioku.domain.profiles import ModelProfile
 from eioku.domain.schemas.transcript import TranscriptSegmentV1
-from eioku.media.synthetic import AUDIO_RATE, speak
+from eioku.media.speech import AUDIO_RATE, speak
 from eioku.pipeline.models import ModelLibrary
 from eioku.pipeline.stage import Finding
 from eioku.pipeline.stages.transcribe import (
