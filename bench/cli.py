@@ -17,10 +17,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import ingest_suite, navigation
+from bench import ingest_suite, navigation, pipeline
 from bench.nav_datasets import DEFAULT_KEEP_DIR
 from bench.report import FORMATS, Table, machine, render
 from bench.scratch import ENGINES, server_version
+from eioku.domain.profiles import ModelProfile
+from eioku.pipeline.stages import STAGE_NAMES
 
 Say = Callable[[str], None]
 # A suite's tables, then (label, report) pairs of any profiles it took.
@@ -30,7 +32,7 @@ Suite = Callable[[argparse.Namespace, Say], SuiteOutput]
 
 def _ingest(args: argparse.Namespace, say: Say) -> SuiteOutput:
     options = ingest_suite.IngestOptions(
-        engines=tuple(args.engines),
+        engines=tuple(args.engines or ENGINES),
         sizes=tuple(args.sizes),
         batch_size=args.batch_size,
         videos=args.videos,
@@ -43,7 +45,7 @@ def _ingest(args: argparse.Namespace, say: Say) -> SuiteOutput:
 
 def _navigation(args: argparse.Namespace, say: Say) -> SuiteOutput:
     options = navigation.NavOptions(
-        engines=tuple(args.engines),
+        engines=tuple(args.engines or ENGINES),
         sizes=tuple(args.sizes),
         queries=args.queries,
         warmup=args.warmup,
@@ -55,7 +57,23 @@ def _navigation(args: argparse.Namespace, say: Say) -> SuiteOutput:
     return navigation.run(options, say)
 
 
-SUITES: dict[str, Suite] = {"ingest": _ingest, "navigation": _navigation}
+def _pipeline(args: argparse.Namespace, say: Say) -> SuiteOutput:
+    options = pipeline.PipelineOptions(
+        engines=tuple(args.engines or PIPELINE_ENGINES),
+        profiles=tuple(ModelProfile(name) for name in args.profiles),
+        stages=tuple(args.stages),
+        minutes=args.minutes,
+        model_dir=args.model_dir,
+        keep=args.keep,
+        isolated=not args.no_isolated,
+    )
+    return pipeline.run(options, say)
+
+
+SUITES: dict[str, Suite] = {"ingest": _ingest, "navigation": _navigation, "pipeline": _pipeline}
+# Engines a suite uses when --engines is not given.
+DEFAULT_ENGINES = {"ingest": ENGINES, "navigation": ENGINES, "pipeline": ("sqlite",)}
+PIPELINE_ENGINES = DEFAULT_ENGINES["pipeline"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     say = progress.log if args.verbose else progress.print
-    described = machine([server_version(engine) for engine in args.engines])
+    engines = args.engines or sorted({e for name in args.only for e in DEFAULT_ENGINES[name]})
+    described = machine([server_version(engine) for engine in engines])
     say(f"machine: {described}")
     tables: list[Table] = []
     profiles: list[tuple[str, str]] = []
@@ -90,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--engines", type=_choices(ENGINES), default=list(ENGINES), help="comma-separated"
+        "--engines",
+        type=_choices(ENGINES),
+        default=None,
+        help="comma-separated (default: both; pipeline: sqlite)",
     )
     parser.add_argument(
         "--sizes", type=_sizes, default=[100_000, 1_000_000], help="artifacts, comma-separated"
@@ -111,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="ingest: first check the raw same-rows database equals a batch_create one",
     )
     _navigation_arguments(parser)
+    _pipeline_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="rich")
     parser.add_argument("--verbose", action="store_true", help="timestamp progress lines")
     return parser
@@ -127,7 +150,8 @@ def _navigation_arguments(parser: argparse.ArgumentParser) -> None:
         const=DEFAULT_KEEP_DIR,
         default=None,
         help=f"generate each library once and reuse it (SQLite files in DIR, default "
-        f"{DEFAULT_KEEP_DIR}; PostgreSQL databases eioku_bench_nav_*)",
+        f"{DEFAULT_KEEP_DIR}; PostgreSQL databases eioku_bench_nav_*); pipeline: keep the "
+        "demo video in DIR and reuse it",
     )
     group.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
     group.add_argument(
@@ -136,6 +160,36 @@ def _navigation_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--explain", action="store_true", help="print query plans of cases over target"
     )
+
+
+def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline")
+    group.add_argument(
+        "--minutes", type=_minutes, default=10.0, help="length of the demo video (default 10)"
+    )
+    group.add_argument(
+        "--profiles",
+        type=_choices(tuple(ModelProfile)),
+        default=[profile.value for profile in ModelProfile],
+        help="comma-separated model profiles",
+    )
+    group.add_argument(
+        "--stages", type=_choices(STAGE_NAMES), default=list(STAGE_NAMES), help="comma-separated"
+    )
+    group.add_argument(
+        "--model-dir", type=Path, default=None, help="model directory (default: EIOKU_MODEL_DIR)"
+    )
+    group.add_argument("--no-isolated", action="store_true", help="skip running each stage alone")
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("minutes is a number, e.g. 10 or 0.5") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("minutes must be above 0 and at most 600")
+    return value
 
 
 def _choices(allowed: Sequence[str]) -> Callable[[str], list[str]]:
