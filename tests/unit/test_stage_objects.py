@@ -198,8 +198,9 @@ def test_standin_model_on_a_decoded_video_gives_tracked_detections(tmp_path: Pat
     assert person.payload["confidence"] == pytest.approx(0.9)
     assert dog.payload["confidence"] == pytest.approx(0.7)
     assert (person.span_start_ms, person.span_end_ms) == (0, info.duration_ms)
-    # Samples every 500 ms land on 0, 600, ..., 3000, 3600, 4200 ms (5 fps); yellow is 3-4 s.
-    assert (cat.span_start_ms, cat.span_end_ms) == (3000, 4200)
+    # Samples are due every 500 ms and land on the next frame at 5 fps: 0, 600, 1000, 1600,
+    # ..., 3000, 3600, 4000 ms; yellow is 3-4 s, so the cat ends at the first sample without it.
+    assert (cat.span_start_ms, cat.span_end_ms) == (3000, 4000)
     assert cat.payload["confidence"] == pytest.approx(0.43, abs=0.03)
     assert cat.payload["frame_number"] == 15
     assert cat.payload["bounding_box"] == {"x": 94.0, "y": 16.0, "width": 12.0, "height": 12.0}

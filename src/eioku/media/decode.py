@@ -94,47 +94,56 @@ def probe(path: Path) -> MediaInfo:
     if size == 0:
         raise MediaError(f"{path}: the file is empty (0 bytes)")
     with _open(path) as container:
-        tags = {str(k).lower(): str(v) for k, v in (container.metadata or {}).items()}
-        video = container.streams.video[0] if container.streams.video else None
-        audio = container.streams.audio[0] if container.streams.audio else None
-        if video is None:
-            kind = "audio only" if audio is not None else "no video stream"
-            raise MediaError(f"{path}: not a video ({kind})")
-        width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
-        if width <= 0 or height <= 0:
-            raise MediaError(f"{path}: the video stream has no frame size (corrupt?)")
-        if width * height > MAX_PIXELS:
-            raise MediaError(
-                f"{path}: frames of {width}x{height} are larger than the "
-                f"{int(math.sqrt(MAX_PIXELS))}x{int(math.sqrt(MAX_PIXELS))} Eioku decodes"
-            )
-        for key, value in (video.metadata or {}).items():
-            tags.setdefault(str(key).lower(), str(value))
-        rate = video.average_rate or video.guessed_rate or video.base_rate
-        fps = float(rate) if rate else 0.0
-        duration_ms = _duration_ms(container, video, audio)
-        frames = int(video.frames) if video.frames else None
-        make, model = _camera(tags)
-        return MediaInfo(
-            path=path,
-            container=str(container.format.name),
-            file_size=size,
-            duration_ms=duration_ms,
-            has_video=True,
-            width=width,
-            height=height,
-            fps=fps if math.isfinite(fps) else 0.0,
-            frame_count=frames,
-            video_codec=str(video.codec_context.name),
-            has_audio=audio is not None,
-            audio_codec=None if audio is None else str(audio.codec_context.name),
-            sample_rate=None if audio is None else int(audio.codec_context.sample_rate or 0),
-            recorded_at=_recorded_at(tags),
-            gps=_gps(tags),
-            camera_make=make,
-            camera_model=model,
-            tags=tags,
+        try:
+            return _describe(path, size, container)
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError) as exc:
+            # A damaged header can leave PyAV without a codec context or a time base.
+            raise MediaError(f"{path}: the container is damaged ({exc})") from None
+
+
+def _describe(path: Path, size: int, container: Any) -> MediaInfo:
+    """What ``probe`` returns, from an open container."""
+    tags = {str(k).lower(): str(v) for k, v in (container.metadata or {}).items()}
+    video = container.streams.video[0] if container.streams.video else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    if video is None:
+        kind = "audio only" if audio is not None else "no video stream"
+        raise MediaError(f"{path}: not a video ({kind})")
+    width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path}: the video stream has no frame size (corrupt?)")
+    if width * height > MAX_PIXELS:
+        raise MediaError(
+            f"{path}: frames of {width}x{height} are larger than the "
+            f"{int(math.sqrt(MAX_PIXELS))}x{int(math.sqrt(MAX_PIXELS))} Eioku decodes"
         )
+    for key, value in (video.metadata or {}).items():
+        tags.setdefault(str(key).lower(), str(value))
+    rate = video.average_rate or video.guessed_rate or video.base_rate
+    fps = float(rate) if rate else 0.0
+    duration_ms = _duration_ms(container, video, audio)
+    frames = int(video.frames) if video.frames else None
+    make, model = _camera(tags)
+    return MediaInfo(
+        path=path,
+        container=str(container.format.name),
+        file_size=size,
+        duration_ms=duration_ms,
+        has_video=True,
+        width=width,
+        height=height,
+        fps=fps if math.isfinite(fps) else 0.0,
+        frame_count=frames,
+        video_codec=str(video.codec_context.name),
+        has_audio=audio is not None,
+        audio_codec=None if audio is None else str(audio.codec_context.name),
+        sample_rate=None if audio is None else int(audio.codec_context.sample_rate or 0),
+        recorded_at=_recorded_at(tags),
+        gps=_gps(tags),
+        camera_make=make,
+        camera_model=model,
+        tags=tags,
+    )
 
 
 def _duration_ms(container: Any, video: Any, audio: Any) -> int:
