@@ -49,13 +49,13 @@ class CpuClock:
         query = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
         with psycopg.connect(libpq(admin_url()), autocommit=True) as conn:
             pids = [int(row[0]) for row in conn.execute(query, (self._database,))]
-        found = {pid: _process_cpu(pid) for pid in pids}
+        found = {pid: process_cpu(pid) for pid in pids}
         if not pids or any(cpu is None for cpu in found.values()):
             return None
         return {pid: cpu for pid, cpu in found.items() if cpu is not None}
 
 
-def _process_cpu(pid: int) -> float | None:
+def process_cpu(pid: int) -> float | None:
     """User + system CPU seconds of a local process, or None when it is not visible here."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -26,6 +26,14 @@ class Timings:
     matched: int = 0
     cpu_seconds: float | None = None  # client + local server, over the timed UoW loop
     statements: int = 0  # SQL statements executed over the timed loop
+    http_cpu_seconds: float | None = None  # server, its database backends and the client
+
+    @property
+    def http_cpu_ms(self) -> str:
+        """Mean CPU milliseconds per HTTP request (server, database, client), or a dash."""
+        if self.http_cpu_seconds is None or not self.http:
+            return "—"
+        return millis(self.http_cpu_seconds * 1e3 / len(self.http))
 
     @property
     def cpu_ms(self) -> str:
@@ -107,6 +115,7 @@ def latency_table(results: Sequence[Measured]) -> Table:
             *(Column(name, numeric=True) for name in columns),
             Column("SQL/query", numeric=True),
             Column("CPU/query", numeric=True),
+            Column("HTTP CPU", numeric=True),
             Column("naive p50", numeric=True),
             Column("naive p99", numeric=True),
             Column("target p99", numeric=True),
@@ -116,8 +125,9 @@ def latency_table(results: Sequence[Measured]) -> Table:
         "`eioku serve` (uvicorn) over loopback, keep-alive; naive: get_by_asset under the "
         "selection, filtered and sorted in Python; CPU/query: mean CPU ms of this process and "
         "the PostgreSQL backend per query with its UoW (much less inflated by other load than "
-        "wall time); SQL/query: statements executed per query (with SQLite's explicit BEGIN). "
-        "Target: SPEC §11 p99, in-process / HTTP.",
+        "wall time); HTTP CPU: the same per request for the server process, its PostgreSQL "
+        "backends and the client together; SQL/query: statements executed per query (with "
+        "SQLite's explicit BEGIN). Target: SPEC §11 p99, in-process / HTTP.",
     )
     for m in results:
         for t in m.timings:
@@ -130,6 +140,7 @@ def latency_table(results: Sequence[Measured]) -> Table:
                 *(cell for values in (t.query, t.with_uow, t.http) for cell in _p50_p99(values)),
                 f"{t.statements / max(1, len(t.query)):.1f}",
                 t.cpu_ms,
+                t.http_cpu_ms,
                 *_p50_p99(t.naive),
                 "—" if target is None else f"{target[0]:g} / {target[1]:g}",
             )

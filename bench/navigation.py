@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event, text
 
-from bench.cpu import CpuClock, process_time
+from bench.cpu import CpuClock, process_cpu, process_time
 from bench.nav_data import Shape
 from bench.nav_datasets import Dataset, dataset
 from bench.nav_queries import CASES, Answer, Case, Probe, probes
@@ -86,7 +86,7 @@ def _measure(data: Dataset, targets: Sequence[Probe], options: NavOptions, say: 
             _explain(data.store, case, targets, timings, say)
         found.append(timings)
     if options.http:
-        _over_http(data.url, found, targets, options.warmup, say)
+        _over_http(data, found, targets, options.warmup, say)
     return Measured(
         data.engine, data.shape, data.generated_seconds, _database_bytes(data), load, found
     )
@@ -154,28 +154,52 @@ def _naive(store: Store, answer: Answer, targets: Sequence[Probe], warmup: int) 
 
 
 def _over_http(
-    url: str, timings: list[Timings], targets: Sequence[Probe], warmup: int, say: Say
+    data: Dataset, timings: list[Timings], targets: Sequence[Probe], warmup: int, say: Say
 ) -> None:
     cases = {case.name: case for case in CASES if case.http is not None}
-    with _served(url) as client:
+    with _served(data.url) as (client, server):
         for timing in timings:
             case = cases.get(timing.case)
             if case is None or case.http is None:
                 continue
-            for position, probe in enumerate(targets):
-                path, params = case.http(probe)
-                started = time.perf_counter_ns()
-                response = client.get(path, params=params)
-                finished = time.perf_counter_ns()
-                if response.status_code not in (200, 404):
-                    raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
-                if position >= warmup:
-                    timing.http.append(finished - started)
+            for probe in targets[:warmup]:
+                _get(client, *case.http(probe))
+            counted = _http_cpu(data, server)
+            for probe in targets[warmup:]:
+                timing.http.append(_get(client, *case.http(probe)))
+            timing.http_cpu_seconds = counted()
             say(f"    {timing.case:<26} p99 {millis(percentile(timing.http, 99))} ms (HTTP)")
 
 
+def _get(client: httpx.Client, path: str, params: dict[str, Any]) -> int:
+    """Nanoseconds one GET took; a status other than 200 or 404 stops the benchmark."""
+    started = time.perf_counter_ns()
+    response = client.get(path, params=params)
+    finished = time.perf_counter_ns()
+    if response.status_code not in (200, 404):
+        raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+    return finished - started
+
+
+def _http_cpu(data: Dataset, server: int) -> Callable[[], float | None]:
+    """Start counting CPU: this process (the client), the server process and the database's
+    backends; the function returned gives the seconds they used since."""
+    cpu = CpuClock(data.engine, data.url)
+    cpu.start()
+    client_started, server_started = process_time(), process_cpu(server)
+
+    def counted() -> float | None:
+        server_now = process_cpu(server)
+        used = cpu.elapsed(process_time() - client_started)
+        if used is None or server_now is None or server_started is None:
+            return None
+        return used + server_now - server_started
+
+    return counted
+
+
 @contextmanager
-def _served(url: str) -> Iterator[httpx.Client]:
+def _served(url: str) -> Iterator[tuple[httpx.Client, int]]:
     """A real ``eioku serve`` on a free loopback port, and a keep-alive client for it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -186,7 +210,7 @@ def _served(url: str) -> Iterator[httpx.Client]:
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
     try:
         _wait_until_up(client, server)
-        yield client
+        yield client, server.pid
     finally:
         client.close()
         server.terminate()

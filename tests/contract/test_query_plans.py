@@ -384,7 +384,7 @@ def seek_case(
     may go through the full-text index instead) and whose other statements read the same
     table through its indexes. Library-wide calls may look up the exact position of a hit
     in the per-video index, and global jump's last statement (is there more beyond?) must
-    seek the library index again."""
+    seek the library index again; global jump is one statement, so both apply to it."""
     table = spec.table.name
     text_index = full_text(table) if by == "text" else both()
     family = (f"ix_{table}_{scope}", *text_index["sqlite"], *text_index["postgresql"])

@@ -5,7 +5,7 @@ string (``selection``, ``profile``, ``pinned_run_id``, ``pinned_artifact_id``), 
 read path documents and validates it identically::
 
     @router.get("/videos/{video_id}/jump")
-    def jump(video_id: VideoId, uow: ReadUnitOfWork, selection: SelectionParams) -> ...:
+    async def jump(video_id: VideoId, uow: LookupUnitOfWork, selection: SelectionParams) -> ...:
         return navigation.jump(uow, video_id, ..., selection=selection)  # None: default
 
 Bad combinations (a profile with ``selection=latest``, ``pinned`` without a pin) are 400.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, cast
 
 import orjson
@@ -35,12 +35,16 @@ MAX_TEXT = 1024
 MAX_CURSOR = 4096
 
 
-def get_store(request: Request) -> Store:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+# its thread pool, a hand-off to a worker thread and back for every request.
+
+
+async def get_store(request: Request) -> Store:
     """The application's store (``app.state.store``)."""
     return cast(Store, request.app.state.store)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the application was created with."""
     return cast(Settings, request.app.state.settings)
 
@@ -59,10 +63,24 @@ def _write_unit_of_work(store: StoreDep) -> Iterator[UnitOfWork]:
         yield uow
 
 
+async def _lookup_unit_of_work(store: StoreDep) -> AsyncIterator[UnitOfWork]:
+    with store.unit_of_work(write=False) as uow:
+        yield uow
+
+
 # scope="function": the transaction ends (commits or rolls back) before the response is
 # sent, so a failed commit is reported to the client instead of after a 2xx.
 ReadUnitOfWork = Annotated[UnitOfWork, Depends(_read_unit_of_work, scope="function")]
 WriteUnitOfWork = Annotated[UnitOfWork, Depends(_write_unit_of_work, scope="function")]
+LookupUnitOfWork = Annotated[UnitOfWork, Depends(_lookup_unit_of_work, scope="function")]
+"""A read unit of work opened on the event loop, for ``async def`` routes whose whole
+database work is a few index lookups (jump, find, global jump: about a millisecond).
+
+Such a route blocks the loop for that long, which costs less than the thread pool's
+hand-offs (a plain ``def`` route and its generator dependency make three or four, each a
+wake-up of another thread). Anything that may read many rows uses :data:`ReadUnitOfWork`
+from a plain ``def`` route instead.
+"""
 
 
 def _text_path(description: str) -> Any:
@@ -101,7 +119,7 @@ Cursor = Annotated[
 ]
 
 
-def selection_params(
+async def selection_params(
     selection: Annotated[
         SelectionMode,
         Query(

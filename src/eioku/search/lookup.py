@@ -30,9 +30,17 @@ class Lookup:
 
 
 def build_lookup(
-    backend: Backend, spec: KindSpec, filters: Filters, *, asset_id: str | None
+    backend: Backend,
+    spec: KindSpec,
+    filters: Filters,
+    *,
+    asset_id: str | None,
+    snippet: bool = True,
 ) -> Lookup | None:
     """The lookup for ``filters`` on ``spec``; None when nothing can match (empty text).
+
+    With ``snippet=False`` a full-text filter is a condition on the projection table
+    alone (:meth:`Backend.text_filter`), which plans better where no excerpt is shown.
 
     Raises:
         InvalidQuery: a filter does not apply to the kind.
@@ -49,6 +57,9 @@ def build_lookup(
     query = parse_text_query(filters.text_value)
     if query.is_empty:
         return None
+    if not snippet:
+        condition = backend.text_filter(table, query, asset_id=asset_id)
+        return Lookup(spec, table, [*conditions, condition])
     match = backend.text_match(table, query, asset_id=asset_id)
     return Lookup(spec, match.source, [*conditions, match.condition], match.snippet)
 

@@ -49,7 +49,7 @@ def jump(
     spec = spec_for(kind)
     way = direction_of(direction)
     check_position(from_ms)
-    lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id)
+    lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id, snippet=False)
     run_ids = uow.selections.resolve_for_read(video_id, spec.artifact_type, selection)
     if lookup is None or not run_ids:
         raise _nothing(video_id, spec.kind, way)

@@ -8,11 +8,12 @@ rows make "the next dog anywhere after here" one index seek.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Tuple, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, Tuple, select, tuple_
 
 from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.text_query import render_snippet
@@ -66,21 +67,78 @@ def global_jump(
     lookup = build_lookup(uow.backend, spec, filters, asset_id=None)
     if lookup is None:
         raise _nothing(spec.kind, way)
-    scope = _scope(lookup)
+    rows = uow.connection.execute(_landing(lookup, way, from_video_id, from_ms)).all()
+    if rows:
+        return _jump_of(rows, lookup)
+    # Only a miss pays for telling an unknown video from an empty direction.
+    if from_video_id is not None and not uow.videos.exists(from_video_id):
+        raise NotFound(f"video {from_video_id} not found", details={"video_id": from_video_id})
+    raise _nothing(spec.kind, way)
+
+
+def _landing(
+    lookup: Lookup, way: Direction, video_id: str | None, from_ms: int | None
+) -> Select[Any]:
+    """One statement for the whole jump: the seek, the tied rows, their video, has_more.
+
+    The CTE ``target`` is the seek (the first position past the start, through the
+    library index). The outer query reads every row at that position with its video,
+    and a probe seeks once more for a position beyond it. Both see the target as three
+    scalar subqueries, constants to the planner: a seek by equality, and a range seek on
+    the whole (timeline_at, asset_id, ms) key. Each subquery names the projection table
+    in its own scope, so one lookup serves all three.
+    """
+    table = lookup.spec.table
+    scope = [table.c.selected, *lookup.conditions]
     position = _key(lookup, way)
-    start = _start(uow, way, from_video_id, from_ms)
-    if start is not None:
-        scope.append(_beyond(position, start, way, inclusive=from_ms is None))
+    seek = list(scope)
+    if video_id is not None:
+        start = _start(way, video_id, from_ms)
+        seek.append(_beyond(position, start, way, inclusive=from_ms is None))
+    target = _first(lookup, position, seek, way).cte("target")
+    at = tuple_(*(select(column).scalar_subquery() for column in target.c))
+    beyond = position > at if way is Direction.NEXT else position < at
+    # A scalar subquery, not EXISTS: PostgreSQL drops ORDER BY and LIMIT from an EXISTS
+    # subquery, and without them it scans the table at the end of the timeline.
+    probe = _first(lookup, position, [*scope, beyond], way).with_only_columns(table.c.id)
+    more = probe.correlate(None).scalar_subquery()
+    snippet = [] if lookup.snippet is None else [lookup.snippet]
+    return (
+        select(
+            table.c.asset_id,
+            table.c.artifact_id,
+            table.c.start_ms,
+            table.c.end_ms,
+            videos.c.filename,
+            videos.c.recorded_at,
+            more.is_not(None).label("has_more"),
+            *preview_columns(lookup.spec),
+            *snippet,
+        )
+        .select_from(lookup.source.join(videos, videos.c.video_id == table.c.asset_id))
+        .where(*scope, position == at)
+        .order_by(table.c.artifact_id)
+    )
+
+
+def _first(
+    lookup: Lookup, position: Tuple, scope: list[ColumnElement[bool]], way: Direction
+) -> Select[Any]:
+    """The first position in ``scope`` along ``way``: one seek in the library index.
+
+    "+ ''" and "+ 0" change no value; they strip SQLite's column affinity from the
+    result, without which SQLite bounds an index range on a row value by its first
+    element only, unless the later ones are bound parameters.
+    """
+    timeline_at, asset_id, edge = position.clauses
     order = [c if way is Direction.NEXT else c.desc() for c in position.clauses]
-    first = select(*position.clauses).select_from(lookup.source).where(*scope).order_by(*order)
-    target = uow.connection.execute(first.limit(1)).first()
-    if target is None:
-        raise _nothing(spec.kind, way)
-    return _at(uow, lookup, scope, way, tuple(target))
-
-
-def _scope(lookup: Lookup) -> list[ColumnElement[bool]]:
-    return [lookup.spec.table.c.selected, *lookup.conditions]
+    return (
+        select(timeline_at, (asset_id + "").label("asset_id"), (edge + 0).label(edge.name))
+        .select_from(lookup.source)
+        .where(*scope)
+        .order_by(*order)
+        .limit(1)
+    )
 
 
 def _key(lookup: Lookup, way: Direction) -> Any:
@@ -89,17 +147,18 @@ def _key(lookup: Lookup, way: Direction) -> Any:
     return tuple_(table.c.timeline_at, table.c.asset_id, edge)
 
 
-def _start(
-    uow: UnitOfWork, way: Direction, video_id: str | None, from_ms: int | None
-) -> tuple[Any, ...] | None:
-    """The position to search from, or None for the library's edge."""
-    if video_id is None:
-        return None
-    timeline_at = uow.connection.execute(
-        select(videos.c.timeline_at).where(videos.c.video_id == video_id)
-    ).scalar()
-    if timeline_at is None:
-        raise NotFound(f"video {video_id} not found", details={"video_id": video_id})
+def _start(way: Direction, video_id: str, from_ms: int | None) -> tuple[Any, ...]:
+    """The position to search from: the video's place on the timeline, and a time in it.
+
+    The video's timeline_at is a scalar subquery (NULL for an unknown video, which
+    matches nothing), so finding the start costs no round trip of its own.
+    """
+    timeline_at = (
+        select(videos.c.timeline_at)
+        .where(videos.c.video_id == video_id)
+        .correlate(None)
+        .scalar_subquery()
+    )
     if from_ms is None:
         from_ms = 0 if way is Direction.NEXT else INT64_MAX
     return (timeline_at, video_id, from_ms)
@@ -119,48 +178,19 @@ def _beyond(
     return position <= bound if inclusive else position < bound
 
 
-def _at(
-    uow: UnitOfWork,
-    lookup: Lookup,
-    scope: list[ColumnElement[bool]],
-    way: Direction,
-    target: tuple[Any, ...],
-) -> GlobalJump:
-    """Gather the tied artifacts at ``target`` and check for more beyond it."""
-    table = lookup.spec.table
-    position = _key(lookup, way)
-    snippet = [] if lookup.snippet is None else [lookup.snippet]
-    tied = (
-        select(
-            table.c.artifact_id,
-            table.c.start_ms,
-            table.c.end_ms,
-            *preview_columns(lookup.spec),
-            *snippet,
-        )
-        .select_from(lookup.source)
-        .where(*scope, position == tuple_(*target))
-        .order_by(table.c.artifact_id)
-    )
-    rows = uow.connection.execute(tied).all()
-    beyond = position > tuple_(*target) if way is Direction.NEXT else position < tuple_(*target)
-    # Ordered like the jump itself, so the probe is one seek in the library index; without
-    # ORDER BY PostgreSQL picks a sequential scan, which reads the whole table at the end
-    # of the timeline where nothing lies beyond.
-    order = [c if way is Direction.NEXT else c.desc() for c in position.clauses]
-    more = select(table.c.id).select_from(lookup.source).where(*scope, beyond).order_by(*order)
-    has_more = uow.connection.execute(more.limit(1)).first() is not None
-    video = uow.videos.get(target[1])
-    raw = rows[0][-1] if lookup.snippet is not None else None
+def _jump_of(rows: Sequence[Row[Any]], lookup: Lookup) -> GlobalJump:
+    """The answer from the landing rows (every artifact at the target position)."""
+    first = rows[0]
+    raw = first[-1] if lookup.snippet is not None else None
     return GlobalJump(
-        video_id=video.video_id,
-        filename=video.filename,
-        recorded_at=video.recorded_at,
+        video_id=first.asset_id,
+        filename=first.filename,
+        recorded_at=first.recorded_at,
         start_ms=min(row.start_ms for row in rows),
         end_ms=max(row.end_ms for row in rows),
         artifact_ids=tuple(row.artifact_id for row in rows),
-        preview=preview_of(rows[0], lookup.spec, None if raw is None else render_snippet(raw)),
-        has_more=has_more,
+        preview=preview_of(first, lookup.spec, None if raw is None else render_snippet(raw)),
+        has_more=bool(first.has_more),
     )
 
 

@@ -76,6 +76,14 @@ class Backend(Protocol):
     def text_match(self, table: Table, query: TextQuery, *, asset_id: str | None) -> TextMatch:
         """Match a non-empty query against a text projection, within one video if given."""
 
+    def text_filter(
+        self, table: Table, query: TextQuery, *, asset_id: str | None
+    ) -> ColumnElement[bool]:
+        """Rows of ``table`` matching a non-empty query, for reads that need no snippet.
+
+        A condition on ``table`` alone (no join), within one video if given.
+        """
+
     def text_search(
         self,
         conn: Connection,

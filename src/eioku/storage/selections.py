@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, select
+from sqlalchemy import Connection, Select, delete, literal, select, union_all
 
 from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.profiles import ModelProfile
@@ -142,33 +142,29 @@ class SelectionRepository:
         The video row, the run outputs and the stored policy come back together, so a
         navigation request pays one round trip before its index seek instead of three.
         """
-        o, s = run_outputs, artifact_selections
-        query = (
-            select(
-                videos.c.video_id,
-                o.c.run_id,
-                o.c.model_profile,
-                runs.c.started_at,
-                o.c.artifact_count,
-                s.c.selection_mode,
-                s.c.preferred_profile,
-                s.c.pinned_run_id,
-                s.c.pinned_artifact_id,
-            )
-            .select_from(
-                videos.outerjoin(
-                    o, (o.c.asset_id == videos.c.video_id) & (o.c.artifact_type == artifact_type)
-                )
-                .outerjoin(runs, runs.c.run_id == o.c.run_id)
-                .outerjoin(
-                    s, (s.c.asset_id == videos.c.video_id) & (s.c.artifact_type == artifact_type)
-                )
-            )
-            .where(videos.c.video_id == asset_id)
-        )
+        return self.resolve_many_for_read(asset_id, [artifact_type], requested)[artifact_type]
+
+    def resolve_many_for_read(
+        self, asset_id: str, artifact_types: Sequence[str], requested: SelectionPolicy | None
+    ) -> dict[str, frozenset[str]]:
+        """:meth:`resolve_for_read` for several types (find in every text source), still
+        in one query: one branch per type, joined by UNION ALL."""
+        branches = [_read_query(asset_id, kind) for kind in dict.fromkeys(artifact_types)]
+        query = branches[0] if len(branches) == 1 else union_all(*branches)
         rows = self._conn.execute(query).all()
         if not rows:
             raise NotFound(f"video {asset_id} not found", details={"video_id": asset_id})
+        by_type: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_type[row.artifact_type].append(row)
+        return {
+            kind: self._resolve_rows(asset_id, kind, by_type[kind], requested)
+            for kind in artifact_types
+        }
+
+    def _resolve_rows(
+        self, asset_id: str, artifact_type: str, rows: list[Any], requested: SelectionPolicy | None
+    ) -> frozenset[str]:
         outputs = [_output(row) for row in rows if row.run_id is not None]
         policy = requested or SelectionPolicy()
         if policy.mode is SelectionMode.DEFAULT:
@@ -217,6 +213,36 @@ class SelectionRepository:
                 f"pinned run {policy.pinned_run_id} is not a run of video {asset_id}"
             )
         return str(policy.pinned_run_id)
+
+
+def _read_query(asset_id: str, artifact_type: str) -> Select[Any]:
+    """The video's row (none: unknown video) with each run output of one type and the
+    type's stored policy, if any (every row carries the policy)."""
+    o, s = run_outputs, artifact_selections
+    return (
+        select(
+            literal(artifact_type).label("artifact_type"),
+            videos.c.video_id,
+            o.c.run_id,
+            o.c.model_profile,
+            runs.c.started_at,
+            o.c.artifact_count,
+            s.c.selection_mode,
+            s.c.preferred_profile,
+            s.c.pinned_run_id,
+            s.c.pinned_artifact_id,
+        )
+        .select_from(
+            videos.outerjoin(
+                o, (o.c.asset_id == videos.c.video_id) & (o.c.artifact_type == artifact_type)
+            )
+            .outerjoin(runs, runs.c.run_id == o.c.run_id)
+            .outerjoin(
+                s, (s.c.asset_id == videos.c.video_id) & (s.c.artifact_type == artifact_type)
+            )
+        )
+        .where(videos.c.video_id == asset_id)
+    )
 
 
 def _chunks(asset_ids: Sequence[str]) -> Iterable[list[str]]:

@@ -1,5 +1,10 @@
 """Navigation and search (SPEC §7–§8): jump and find inside a video, global jump and the
-library gallery. Each route makes one call into :mod:`eioku.search` and shapes the answer."""
+library gallery. Each route makes one call into :mod:`eioku.search` and shapes the answer.
+
+Jump, find and global jump are a few index lookups: they run on the event loop
+(``async def`` with :data:`~eioku.api.deps.LookupUnitOfWork`), which is faster than handing
+each request to the thread pool. The gallery, which may read many rows, stays in the pool.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from eioku.api.deps import (
     Cursor,
+    LookupUnitOfWork,
     ReadUnitOfWork,
     SelectionParams,
     VideoId,
@@ -143,7 +149,7 @@ class GalleryOut(BaseModel):
     next_cursor: str | None = Field(description="Cursor of the next page; null at the end.")
 
 
-def _filters(
+async def _filters(
     label: Label = None,
     face_cluster_id: Cluster = None,
     text: OcrText = None,
@@ -157,12 +163,12 @@ FilterParams = Annotated[Filters, Depends(_filters)]
 
 
 @router.get("/videos/{video_id}/jump", response_model=JumpOut, responses=error_responses(400, 404))
-def jump(
+async def jump(
     video_id: VideoId,
     *,
     kind: KindParam,
     filters: FilterParams,
-    uow: ReadUnitOfWork,
+    uow: LookupUnitOfWork,
     selection: SelectionParams,
     direction: DirectionParam = Direction.NEXT,
     from_ms: FromMs = None,
@@ -185,11 +191,11 @@ def jump(
 
 
 @router.get("/videos/{video_id}/find", response_model=FindOut, responses=error_responses(400, 404))
-def find(
+async def find(
     video_id: VideoId,
     *,
     q: Annotated[str, _search_text('Words to find; "quoted phrases" match as phrases.')],
-    uow: ReadUnitOfWork,
+    uow: LookupUnitOfWork,
     selection: SelectionParams,
     direction: DirectionParam = Direction.NEXT,
     from_ms: FindFromMs = None,
@@ -222,11 +228,11 @@ def find(
 
 
 @router.get("/jump/global", response_model=GlobalJumpOut, responses=error_responses(400, 404))
-def global_jump(
+async def global_jump(
     *,
     kind: KindParam,
     filters: FilterParams,
-    uow: ReadUnitOfWork,
+    uow: LookupUnitOfWork,
     direction: DirectionParam = Direction.NEXT,
     video_id: Annotated[str | None, text_query("Video to start from (omit: library edge).")] = None,
     from_ms: FromMs = None,

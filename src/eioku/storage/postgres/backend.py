@@ -53,12 +53,17 @@ class PostgresBackend:
         ``asset_id`` needs no special handling: callers filter on the column itself.
         """
         tsquery = tsquery_expression(query)
-        vector: ColumnElement[Any] = literal_column(f"{table.name}.text_tsv")
         return TextMatch(
             source=table,
-            condition=vector.op("@@", is_comparison=True)(tsquery),
+            condition=_matches(table, tsquery),
             snippet=headline_expression(table.c.text, tsquery, marks=ENGINE_MARKS),
         )
+
+    def text_filter(
+        self, table: Table, query: TextQuery, *, asset_id: str | None
+    ) -> ColumnElement[bool]:
+        """The condition of :meth:`text_match`, which needs no join here either."""
+        return _matches(table, tsquery_expression(query))
 
     def text_search(
         self,
@@ -78,3 +83,9 @@ class PostgresBackend:
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.postgres.ddl.engine_only_objects`."""
         return ddl.engine_only_objects()
+
+
+def _matches(table: Table, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``<table>.text_tsv @@ tsquery``, which the GIN index serves."""
+    vector: ColumnElement[Any] = literal_column(f"{table.name}.text_tsv")
+    return vector.op("@@", is_comparison=True)(tsquery)
