@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import ingest_suite, navigation, pipeline
+from bench import ingest_suite, navigation, pipeline, workers
 from bench.nav_datasets import DEFAULT_KEEP_DIR
 from bench.report import FORMATS, Table, machine, render
 from bench.scratch import ENGINES, server_version
@@ -70,9 +70,23 @@ def _pipeline(args: argparse.Namespace, say: Say) -> SuiteOutput:
     return pipeline.run(options, say)
 
 
-SUITES: dict[str, Suite] = {"ingest": _ingest, "navigation": _navigation, "pipeline": _pipeline}
+def _workers(args: argparse.Namespace, say: Say) -> SuiteOutput:
+    return workers.run(say), []
+
+
+SUITES: dict[str, Suite] = {
+    "ingest": _ingest,
+    "navigation": _navigation,
+    "pipeline": _pipeline,
+    "workers": _workers,
+}
 # Engines a suite uses when --engines is not given.
-DEFAULT_ENGINES = {"ingest": ENGINES, "navigation": ENGINES, "pipeline": ("sqlite",)}
+DEFAULT_ENGINES = {
+    "ingest": ENGINES,
+    "navigation": ENGINES,
+    "pipeline": ("sqlite",),
+    "workers": ("postgresql",),
+}
 PIPELINE_ENGINES = DEFAULT_ENGINES["pipeline"]
 
 

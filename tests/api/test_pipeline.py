@@ -26,7 +26,9 @@ def library(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(store: Store, tmp_path: Path, library: Path) -> Iterator[TestClient]:
-    app = make_app(store, tmp_path / "cache", library_dirs=[library])
+    # executor="local": the local process pool on both engines (PostgreSQL would queue the
+    # runs for `eioku worker` processes; tests/pipeline/test_workers.py covers that path).
+    app = make_app(store, tmp_path / "cache", library_dirs=[library], executor="local")
     with TestClient(app) as test_client:
         yield test_client
 

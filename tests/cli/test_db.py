@@ -15,11 +15,11 @@ def test_upgrade_creates_the_schema_and_prints_the_revision(
     engine: str, empty_database: EmptyDatabase
 ) -> None:
     cli = Cli(empty_database.url(engine))
-    assert cli("db", "current").stdout.startswith("none (head is 0003")
+    assert cli("db", "current").stdout.startswith("none (head is 0004")
     upgraded = cli("db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.stdout.strip() == f"database ({engine}) at revision 0003"
-    assert cli("db", "current").stdout.strip() == "0003 (head)"
+    assert upgraded.stdout.strip() == f"database ({engine}) at revision 0004"
+    assert cli("db", "current").stdout.strip() == "0004 (head)"
     assert cli("db", "upgrade").exit_code == 0  # idempotent
 
 
@@ -40,4 +40,4 @@ def test_the_database_url_comes_from_the_environment(empty_database: EmptyDataba
     url = empty_database.url("sqlite")
     invoked = CliRunner(env={"EIOKU_DATABASE_URL": url}).invoke(app, ["db", "upgrade"])
     assert invoked.exit_code == 0, invoked.output
-    assert "at revision 0003" in invoked.stdout
+    assert "at revision 0004" in invoked.stdout

@@ -64,6 +64,8 @@ def test_ingest_finds_speech_cuts_text_and_the_same_face_in_two_videos(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("EIOKU_MODEL_DIR", str(tmp_path / "models"))  # no YOLO/Places here
+    # In-process on both engines (PostgreSQL would queue for workers: test_workers.py).
+    monkeypatch.setenv("EIOKU_EXECUTOR", "local")
     first, second = videos
     args = ["--database-url", url_of(store), "ingest", str(first.path), str(second.path)]
     result = CliRunner().invoke(app, [*args, "--profile", "fast"])

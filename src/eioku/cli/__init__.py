@@ -140,9 +140,11 @@ from eioku.cli import (  # noqa: E402, F401
     db,
     demo,
     io,
+    library,
     navigate,
     pipeline,
     policy,
     projections,
     serve,
+    worker,
 )

@@ -3,13 +3,15 @@
 ``ingest`` registers each video file, plans the stages it still needs and executes them
 with progress bars (per video and per stage, with ETA), then prints a summary table.
 Ctrl-C cancels the run in progress (it is marked ``cancelled``, nothing half-written)
-and exits 130.
+and exits 130. With PostgreSQL the runs are queued instead, for ``eioku worker``
+processes (docs/workers.md); the summary says which queue each went to.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -27,14 +29,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from eioku.bootstrap import build_models
+from eioku.bootstrap import build_dispatcher, build_models
 from eioku.cli import app, binary_stdout, open_store, stderr_console, stdout_console
 from eioku.cli.timecodes import format_ms
 from eioku.config import Settings
 from eioku.domain.errors import EiokuError, InvalidInput
 from eioku.domain.profiles import ModelProfile
-from eioku.domain.runs import Run, StageStatus
-from eioku.pipeline.ingest import discover, plan_run, register
+from eioku.domain.runs import Run, RunStatus, StageStatus
+from eioku.pipeline.dispatch import Dispatcher, QueueStatus
+from eioku.pipeline.ingest import Plan, discover, register
 from eioku.pipeline.models import ModelLibrary
 from eioku.pipeline.runner import RunExecutor, StageOutcome, describe
 from eioku.pipeline.stages import STAGE_NAMES, parse_stages, stage_class
@@ -85,6 +88,15 @@ class _Bars:
         self._progress.update(task, completed=1.0, description=label)
 
 
+_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    TextColumn("{task.percentage:>3.0f}%"),
+    TimeElapsedColumn(),
+    TimeRemainingColumn(),
+)
+
+
 @dataclass(frozen=True)
 class _Job:
     """What ``ingest`` was asked to do to every video."""
@@ -129,41 +141,63 @@ def ingest(
     if not files:
         raise InvalidInput("no video files found in " + ", ".join(str(p) for p in paths))
     store = open_store(ctx)
-    models = build_models(Settings())
+    dispatcher = build_dispatcher(Settings(), store)
     logging.getLogger("eioku").setLevel(logging.CRITICAL)  # reasons go to the summary
     rows: list[_Row] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
     console = stderr_console()
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*_COLUMNS, console=console, transient=False) as bar:
         overall = bar.add_task("videos", total=len(files))
         bars = _Bars(bar)
         for number, path in enumerate(files, 1):
             bar.update(overall, description=f"video {number}/{len(files)}: {path.name}")
-            rows.append(_ingest_one(store, models, path, job, bars))
+            rows.append(_ingest_one(dispatcher, path, job, bars))
             bar.advance(overall)
     _summary(rows, missing)
     if missing or any(row.problems for row in rows):
         raise typer.Exit(1)
 
 
-def _ingest_one(store: Store, models: ModelLibrary, path: Path, job: _Job, bars: _Bars) -> _Row:
+def _ingest_one(dispatcher: Dispatcher, path: Path, job: _Job, bars: _Bars) -> _Row:
     row = _Row(str(path), "failed")
     try:
-        video = register(store, path)
-        plan = plan_run(store, video, job.profile, job.stages, models, force=job.force)
+        video = register(dispatcher.store, path)
+        plan = dispatcher.submit(video, job.profile, job.stages, force=job.force)
     except EiokuError as exc:
         row.problems.append(describe(exc))
         return row
-    row.name = f"{video.filename} ({video.video_id})"
+    if dispatcher.uses_workers:
+        return queued_row(dispatcher, plan)
+    return _execute(dispatcher.store, dispatcher.models, plan, bars)
+
+
+def queued_row(dispatcher: Dispatcher, plan: Plan) -> _Row:
+    """The summary line of a plan handed to workers (nothing executes here)."""
+    video = plan.video
+    row = _Row(f"{video.filename} ({video.video_id})", "up to date")
+    row.done = list(plan.up_to_date)
+    if plan.run is None:
+        return row
+    pending = [s.stage for s in plan.run.stages if s.status is StageStatus.PENDING]
+    queues = ", ".join(dispatcher.jobs.routing.split(pending)) if dispatcher.jobs else ""
+    row.status = plan.run.status.value
+    already = "already " if plan.reused else ""
+    row.notes.append(
+        f"run {plan.run.run_id} {already}{plan.run.status.value} on {queues or 'the queue'}: "
+        "'eioku worker' executes it"
+    )
+    return row
+
+
+def _execute(store: Store, models: ModelLibrary, plan: Plan, bars: _Bars) -> _Row:
+    video = plan.video
+    row = _Row(f"{video.filename} ({video.video_id})", "failed")
     if plan.run is None:
         row.status = "up to date"
         row.done = list(plan.up_to_date)
+        return row
+    if plan.reused and plan.run.status is not RunStatus.QUEUED:
+        row.status = plan.run.status.value
+        row.notes.append(f"run {plan.run.run_id} is already {plan.run.status.value} elsewhere")
         return row
     bars.start(plan.run)
     executor = RunExecutor(store, models, observer=bars)
@@ -182,6 +216,35 @@ def _ingest_one(store: Store, models: ModelLibrary, path: Path, job: _Job, bars:
         else:
             row.problems.append(f"{stage.stage} {stage.status.value}: {stage.message}")
     return row
+
+
+def execute_plans(dispatcher: Dispatcher, plans: Sequence[Plan]) -> bool:
+    """Finish submitted plans as ``ingest`` does, then print the summary table.
+
+    For commands that submit first (``library scan``): with workers the runs are queued
+    already and are only listed; otherwise they execute here with progress bars. Returns
+    False when any run had failures; Ctrl-C cancels the run in progress and exits 130.
+    """
+    rows: list[_Row] = []
+    if dispatcher.uses_workers:
+        rows = [queued_row(dispatcher, plan) for plan in plans]
+    else:
+        logger = logging.getLogger("eioku")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL)  # reasons go to the summary
+        try:
+            with Progress(*_COLUMNS, console=stderr_console(), transient=False) as bar:
+                overall = bar.add_task("videos", total=len(plans))
+                bars = _Bars(bar)
+                for number, plan in enumerate(plans, 1):
+                    name = plan.video.filename
+                    bar.update(overall, description=f"video {number}/{len(plans)}: {name}")
+                    rows.append(_execute(dispatcher.store, dispatcher.models, plan, bars))
+                    bar.advance(overall)
+        finally:
+            logger.setLevel(level)
+    _summary(rows, [])
+    return not any(row.problems for row in rows)
 
 
 def _summary(rows: list[_Row], missing: list[str]) -> None:
@@ -250,6 +313,41 @@ def list_runs(
             uow.videos.get(video)
         found = uow.runs.list_for_video(video) if video is not None else uow.runs.list_all()
     stdout_console().print(_runs_table(found) if found else "no runs")
+    dispatcher = build_dispatcher(Settings(), store)
+    if dispatcher.uses_workers:
+        stdout_console().print(_queue_line(dispatcher.queue_status()))
+
+
+def _queue_line(status: QueueStatus) -> str:
+    depth = status.depth()
+    waiting = ", ".join(f"{queue} {n}" for queue, n in sorted(depth.items())) or "empty"
+    return f"queue depth: {waiting}; workers alive: {status.workers_alive}"
+
+
+@runs_app.command("queue")
+def queue_status(ctx: typer.Context) -> None:
+    """Jobs per worker queue and status, and how many workers are alive."""
+    store = open_store(ctx)
+    status = build_dispatcher(Settings(), store).queue_status()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("queue", "status", "jobs" if status.workers else "runs"):
+        table.add_column(name)
+    for count in status.jobs:
+        table.add_row(count.queue, count.status, str(count.count))
+    out = stdout_console()
+    out.print(table if status.jobs else "no jobs")
+    if status.workers:
+        out.print(_queue_line(status))
+    else:
+        out.print("runs execute locally (SQLite or EIOKU_EXECUTOR=local): no worker queue")
+
+
+@runs_app.command("cancel")
+def cancel_run(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
+    """Cancel a queued or running run; whoever executes it stops within seconds."""
+    store = open_store(ctx)
+    run = build_dispatcher(Settings(), store).cancel(run_id)
+    stdout_console().print(f"run {run.run_id} {run.status.value}")
 
 
 @runs_app.command("show")

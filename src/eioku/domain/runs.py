@@ -65,6 +65,20 @@ def check_transition(current: RunStatus, target: RunStatus) -> None:
         )
 
 
+def check_requeue(current: RunStatus) -> None:
+    """Raise RunStateError unless a run in ``current`` may go back to the queue.
+
+    Only recovery does this (its worker died, lost the database or was stopped): a
+    running run returns to ``queued`` so another worker takes it; the state machine above
+    never allows it otherwise.
+    """
+    if current not in (RunStatus.RUNNING, RunStatus.QUEUED):
+        raise RunStateError(
+            f"run cannot go from {current.value} back to queued",
+            details={"from": current.value, "to": RunStatus.QUEUED.value},
+        )
+
+
 class StageState(BaseModel):
     """Status and progress of one stage of a run."""
 

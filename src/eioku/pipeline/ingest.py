@@ -132,11 +132,16 @@ def _by_path(uow: UnitOfWork, path: Path) -> Video | None:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a video needs: a queued run with the stages to do, or None when up to date."""
+    """What a video needs: a queued run with the stages to do, or None when up to date.
+
+    ``reused`` is True when ``run`` is an unfinished run made earlier for the same video,
+    profile and stages (a duplicate submit), not a new one.
+    """
 
     video: Video
     run: Run | None
     up_to_date: tuple[str, ...]
+    reused: bool = False
 
 
 def plan_run(
@@ -148,12 +153,14 @@ def plan_run(
     *,
     force: bool = False,
     enqueue: Callable[[UnitOfWork, Run], None] | None = None,
+    dedup: bool = False,
 ) -> Plan:
     """Create a queued run for the stages ``video`` still needs with ``profile``.
 
     ``enqueue`` is called with the new run inside the transaction that stores it, so a
     task queue living in the same database (PostgreSQL) gets the job exactly when the run
-    row exists.
+    row exists. With ``dedup``, an unfinished (queued or running) run of the same video
+    and profile that covers those stages is returned instead of a new one.
 
     Raises:
         InvalidInput: no stage named, or an unknown stage.
@@ -178,6 +185,10 @@ def plan_run(
         todo = [name for name in stages if name not in done]
         if not todo:
             return Plan(video, None, done)
+        if dedup:
+            existing = uow.runs.covering(video.video_id, profile, todo)
+            if existing is not None:
+                return Plan(video, existing, done, reused=True)
         run = Run(
             asset_id=video.video_id,
             pipeline_profile=profile,

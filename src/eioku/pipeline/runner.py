@@ -16,6 +16,13 @@ progress is flushed to ``run_stages`` at most once a second, and the same flush 
 cancel made elsewhere (API, another terminal). Ctrl-C or a cancel marks the run and its
 unfinished stages ``cancelled``; no batch is ever half-written because each is one
 transaction.
+
+A run may be split between executors (one job per worker queue, each executing a subset
+of its stages): the first to start moves the run to ``running`` and the last to finish
+gives it its final status, both under a lock on the run's row. Each executor claims the
+stages it runs with a token and writes a stage's results only while it still holds the
+claim, so a run recovered from a dead worker and taken over elsewhere is never written
+twice.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,7 +40,7 @@ from typing import Protocol
 
 from eioku.domain.envelope import ArtifactEnvelope
 from eioku.domain.errors import EiokuError
-from eioku.domain.runs import Run, RunStatus, StageStatus
+from eioku.domain.runs import Run, RunStatus, StageStatus, check_transition
 from eioku.domain.videos import Video, VideoStatus
 from eioku.media.decode import MediaError, MediaInfo, extract_audio, iter_frames, probe
 from eioku.pipeline.models import ModelLibrary
@@ -46,7 +54,7 @@ from eioku.pipeline.stage import (
     config_hash,
 )
 from eioku.pipeline.stages import stage_class
-from eioku.storage.store import Store
+from eioku.storage.store import Store, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,14 @@ FLUSH_SECONDS = 1.0
 
 class RunCancelled(Exception):
     """Raised inside the run when it was cancelled (Ctrl-C or a cancel request)."""
+
+
+class RunLost(Exception):
+    """Raised inside the run when its stages were handed to another executor.
+
+    That happens when the run was recovered (this worker looked dead) while this executor
+    still worked on it: it stops without writing anything.
+    """
 
 
 class RunObserver(Protocol):
@@ -116,6 +132,12 @@ class RunExecutor:
         models: where model files are looked up.
         observer: optional progress receiver.
         cancel: set it (from any thread) to cancel the run at the next frame or segment.
+        release: set it together with ``cancel`` to hand the run back to the queue instead
+            of cancelling it (a worker shutting down): its unfinished stages become
+            pending again.
+        locate: maps a video's stored path to the file to read on this machine.
+        on_release: called inside the transaction that hands the run back, e.g. to queue
+            a new job for it in the same commit.
     """
 
     def __init__(
@@ -125,42 +147,81 @@ class RunExecutor:
         *,
         observer: RunObserver | None = None,
         cancel: threading.Event | None = None,
+        release: threading.Event | None = None,
+        locate: Callable[[str], Path] = Path,
+        on_release: Callable[[UnitOfWork, Run], None] | None = None,
     ) -> None:
         self._store = store
         self._models = models
         self._observer = observer
         self._cancel = cancel or threading.Event()
+        self._release = release or threading.Event()
+        self._locate = locate
+        self._on_release = on_release
         self._outcomes: list[StageOutcome] = []
         self._last_check = 0.0
+        self._token = uuid.uuid4().hex
+        self._only: frozenset[str] | None = None
 
-    def execute(self, run_id: str) -> RunOutcome:
-        """Run every pending stage of ``run_id`` and return how it ended.
+    def execute(self, run_id: str, stages: Sequence[str] | None = None) -> RunOutcome:
+        """Run the pending stages of ``run_id`` (all, or those in ``stages``).
+
+        With ``stages``, this is one of several jobs of the run: the run may already be
+        running (another job started it), and it is closed only when no stage is left.
 
         Raises:
             NotFound: no such run.
-            RunStateError: the run is not queued.
+            RunStateError: the run is not queued (or, with ``stages``, already finished).
             KeyboardInterrupt: re-raised after the run was marked cancelled.
         """
         started = time.monotonic()
+        self._only = None if stages is None else frozenset(stages)
         with self._store.unit_of_work() as uow:
-            run = uow.runs.transition(run_id, RunStatus.RUNNING)
+            run = uow.runs.lock(run_id)
+            if run.status is RunStatus.QUEUED:
+                run = uow.runs.transition(run_id, RunStatus.RUNNING)
+            elif stages is None or run.status is not RunStatus.RUNNING:
+                check_transition(run.status, RunStatus.RUNNING)
+            if stages is not None:
+                # The queue hands a job to one executor at a time: stages of ours still
+                # marked running belong to an executor that is gone (or cut off and
+                # fenced by its claim), so they start over here.
+                run = uow.runs.reset_stages(run_id, stages)
             video = uow.videos.get(run.asset_id)
             uow.videos.set_status(video.video_id, VideoStatus.PROCESSING)
         self._outcomes = []
         media_ms = 0
         try:
-            info = probe(Path(video.path))
+            info = probe(self._locate(video.path))
             media_ms = info.duration_ms
             live = self._prepare(run, video)
             self._execute(run, video, info, live)
         except MediaError as exc:
             self._fail_pending(run, describe(exc))
+        except RunLost:
+            logger.warning("run %s was taken over by another executor; stopped", run_id)
+            with self._store.unit_of_work(write=False) as uow:
+                current = uow.runs.get(run_id)
+            return RunOutcome(current, list(self._outcomes), media_ms, time.monotonic() - started)
         except (KeyboardInterrupt, RunCancelled) as exc:
-            self._finish_cancelled(run)
+            if self._release.is_set() and not isinstance(exc, KeyboardInterrupt):
+                self._hand_back(run)
+            else:
+                self._finish_cancelled(run)
             if isinstance(exc, KeyboardInterrupt):
                 raise
         final = self._finish(run.run_id, video.video_id)
         return RunOutcome(final, list(self._outcomes), media_ms, time.monotonic() - started)
+
+    def _mine(self, stage: str) -> bool:
+        """Whether ``stage`` belongs to what this executor was asked to run."""
+        return self._only is None or stage in self._only
+
+    def _check_claims(self, uow: UnitOfWork, run_id: str, names: Sequence[str]) -> None:
+        """Raise RunLost unless this executor still holds every stage in ``names``."""
+        claims = uow.runs.claims(run_id)
+        if any(claims.get(name) != self._token for name in names):
+            raise RunLost(run_id)
 
     # -- preparing -------------------------------------------------------------------
 
@@ -168,7 +229,7 @@ class RunExecutor:
         """Build each pending stage; record its hashes; skip or fail those that cannot run."""
         live: dict[str, _Live] = {}
         for state in run.stages:
-            if state.status is not StageStatus.PENDING:
+            if state.status is not StageStatus.PENDING or not self._mine(state.stage):
                 continue
             name = state.stage
             try:
@@ -182,6 +243,7 @@ class RunExecutor:
                         input_hash=video.file_hash,
                         config_hash=settings,
                     )
+                    uow.runs.claim(run.run_id, name, self._token)
                 stage.prepare()
             except StageUnavailable as exc:
                 self._record(run.run_id, StageOutcome(name, StageStatus.SKIPPED, 0, describe(exc)))
@@ -320,6 +382,8 @@ class RunExecutor:
         with self._store.unit_of_work() as uow:
             if uow.runs.status(run.run_id) is RunStatus.CANCELLED:
                 self._cancel.set()
+            else:
+                self._check_claims(uow, run.run_id, list(stages))
             for name, item in stages.items():
                 if item.progress != item.flushed and item.failed is None:
                     uow.runs.set_stage(
@@ -337,13 +401,14 @@ class RunExecutor:
         try:
             findings = produce()
             with self._store.unit_of_work() as uow:
+                self._check_claims(uow, run.run_id, [stage.name])
                 findings = stage.before_write(uow, findings)
                 envelopes = [self._envelope(run, video, item, found) for found in findings]
                 uow.artifacts.batch_create(envelopes)
                 uow.runs.set_stage(
                     run.run_id, stage.name, StageStatus.COMPLETED, artifact_count=len(envelopes)
                 )
-        except (KeyboardInterrupt, RunCancelled):
+        except (KeyboardInterrupt, RunCancelled, RunLost):
             raise
         except Exception as exc:
             logger.exception("stage %s failed", stage.name)
@@ -384,16 +449,22 @@ class RunExecutor:
     def _record(self, run_id: str, outcome: StageOutcome) -> None:
         """Store a stage's final status with its reason (in its own transaction)."""
         with self._store.unit_of_work() as uow:
+            self._check_claims(uow, run_id, [outcome.stage])
             uow.runs.set_stage(run_id, outcome.stage, outcome.status, error=outcome.message)
         self._outcomes.append(outcome)
         if self._observer is not None:
             self._observer.stage_finished(outcome)
 
     def _fail_pending(self, run: Run, reason: str) -> None:
-        """The file cannot be processed at all: every unfinished stage fails with why."""
+        """The file cannot be processed at all: every unfinished stage of ours fails with why."""
         with self._store.unit_of_work() as uow:
-            for state in uow.runs.get(run.run_id).stages:
-                if state.status in (StageStatus.PENDING, StageStatus.RUNNING):
+            current = uow.runs.lock(run.run_id)  # the run's row first, then its stages
+            claims = uow.runs.claims(run.run_id)
+            for state in current.stages:
+                ours = state.status is StageStatus.PENDING or (
+                    state.status is StageStatus.RUNNING and claims.get(state.stage) == self._token
+                )
+                if ours and self._mine(state.stage):
                     uow.runs.set_stage(run.run_id, state.stage, StageStatus.FAILED, error=reason)
                     outcome = StageOutcome(state.stage, StageStatus.FAILED, 0, reason)
                     self._outcomes.append(outcome)
@@ -411,11 +482,28 @@ class RunExecutor:
                     self._outcomes.append(StageOutcome(state.stage, StageStatus.CANCELLED))
             uow.videos.set_status(run.asset_id, VideoStatus.REGISTERED)
 
-    def _finish(self, run_id: str, video_id: str) -> Run:
-        """Close the run: failed (with each failed stage's reason) or completed."""
+    def _hand_back(self, run: Run) -> None:
+        """Give our unfinished stages back to the queue (the worker is stopping)."""
         with self._store.unit_of_work() as uow:
-            run = uow.runs.get(run_id)
-            if run.status.is_terminal:
+            current = uow.runs.lock(run.run_id)
+            claims = uow.runs.claims(run.run_id)
+            if current.status.is_terminal:
+                return
+            held = [name for name, token in claims.items() if token == self._token]
+            requeued = uow.runs.requeue(run.run_id, held, "handed back: its worker stopped")
+            if self._on_release is not None:
+                self._on_release(uow, requeued)
+
+    def _finish(self, run_id: str, video_id: str) -> Run:
+        """Close the run once no stage is left: failed (with each failure) or completed.
+
+        Another job of the run may still have stages pending or running; the last
+        executor to get here closes it.
+        """
+        with self._store.unit_of_work() as uow:
+            run = uow.runs.lock(run_id)
+            unfinished = (StageStatus.PENDING, StageStatus.RUNNING)
+            if run.status.is_terminal or any(s.status in unfinished for s in run.stages):
                 return run
             failures = [
                 f"{s.stage}: {s.error}" for s in run.stages if s.status is StageStatus.FAILED

@@ -19,6 +19,7 @@ from eioku.storage.faces import FaceIdentityRepository
 from eioku.storage.projections import ProjectionWriter
 from eioku.storage.runs import RunRepository
 from eioku.storage.selections import SelectionRepository
+from eioku.storage.sources import SourceRepository
 from eioku.storage.videos import VideoRepository
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class UnitOfWork:
             conn, backend, registry, self.selections, self.projections
         )
         self.faces = FaceIdentityRepository(conn, backend)
+        self.sources = SourceRepository(conn)
         self.backend = backend
 
 

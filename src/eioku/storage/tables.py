@@ -91,6 +91,9 @@ run_stages = Table(
     Column("input_hash", String),
     Column("config_hash", String),
     Column("artifact_count", Integer),
+    # Token of the executor that set the stage running; a stage's batch is written only by
+    # its holder, so a run taken over after a worker died is never written twice.
+    Column("claimed_by", String),
     PrimaryKeyConstraint("run_id", "stage"),
 )
 

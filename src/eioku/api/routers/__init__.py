@@ -8,6 +8,8 @@ from eioku.api.routers import (
     artifacts,
     exports,
     health,
+    library,
+    metrics,
     navigation,
     pipeline,
     runs,
@@ -26,4 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     exports.router,
     navigation.router,
     pipeline.router,
+    library.router,
+    metrics.router,
 )

@@ -1,23 +1,29 @@
-"""Starting work from the API: register a video file, start a run on it (SPEC §8, §9)."""
+"""Starting work from the API: register a video file, start a run on it (SPEC §8, §9).
+
+Runs go through the application's :class:`~eioku.pipeline.dispatch.Dispatcher`: queued
+for ``eioku worker`` processes on PostgreSQL, executed by a local process pool otherwise.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 from eioku.api.deps import SettingsDep, StoreDep, VideoId
 from eioku.api.errors import error_responses
 from eioku.api.models import RunOut, VideoOut
-from eioku.bootstrap import build_models
+from eioku.bootstrap import build_dispatcher
 from eioku.config import Settings
 from eioku.domain.errors import InvalidInput, NotFound
 from eioku.domain.profiles import ModelProfile
-from eioku.pipeline.ingest import plan_run, register
+from eioku.pipeline.dispatch import Dispatcher
+from eioku.pipeline.ingest import Plan, register
 from eioku.pipeline.local import LocalRunQueue
 from eioku.pipeline.stages import STAGE_NAMES, parse_stages
+from eioku.storage.store import Store
 
 router = APIRouter(prefix="/v1", tags=["pipeline"])
 
@@ -72,13 +78,44 @@ def _library_file(settings: Settings, raw: str) -> Path:
     return path
 
 
-def run_queue(request: Request, settings: SettingsDep) -> LocalRunQueue:
+def local_pool(app: FastAPI, settings: Settings) -> LocalRunQueue:
     """The app's local worker pool, started on first use."""
-    queue: LocalRunQueue | None = getattr(request.app.state, "run_queue", None)
+    queue: LocalRunQueue | None = getattr(app.state, "run_queue", None)
     if queue is None:
         queue = LocalRunQueue(settings.database_url, settings.model_dir)
-        request.app.state.run_queue = queue
+        app.state.run_queue = queue
     return queue
+
+
+def run_queue(request: Request, settings: SettingsDep) -> LocalRunQueue:
+    """The app's local worker pool, started on first use."""
+    return local_pool(request.app, settings)
+
+
+def app_dispatcher(app: FastAPI, settings: Settings, store: Store) -> Dispatcher:
+    """The application's dispatcher (made on first use).
+
+    Without workers, new runs go to the app's local pool. Also used by the library
+    endpoints and by ``eioku serve`` for watched sources.
+    """
+    found: Dispatcher | None = getattr(app.state, "dispatcher", None)
+    if found is None:
+
+        def execute_locally(plan: Plan) -> None:
+            assert plan.run is not None
+            local_pool(app, settings).submit(plan.run.run_id)
+
+        found = build_dispatcher(settings, store, local=execute_locally)
+        app.state.dispatcher = found
+    return found
+
+
+def dispatcher(request: Request, settings: SettingsDep, store: StoreDep) -> Dispatcher:
+    """The application's dispatcher, as a dependency."""
+    return app_dispatcher(request.app, settings, store)
+
+
+DispatcherDep = Annotated[Dispatcher, Depends(dispatcher)]
 
 
 @router.post(
@@ -101,7 +138,11 @@ def register_video(body: RegisterVideo, store: StoreDep, settings: SettingsDep) 
     status_code=202,
     responses={
         **error_responses(400, 404),
-        200: {"description": "Nothing to do: the newest run of the video.", "model": RunOut},
+        200: {
+            "description": "Nothing new queued: the newest run of the video, or the queued "
+            "or running run that already covers the stages.",
+            "model": RunOut,
+        },
     },
 )
 def start_run(
@@ -109,25 +150,27 @@ def start_run(
     *,
     body: StartRun,
     store: StoreDep,
-    settings: SettingsDep,
-    queue: Annotated[LocalRunQueue, Depends(run_queue)],
+    dispatch: DispatcherDep,
     response: Response,
 ) -> RunOut:
     """Queue a run of the video's stages; poll `GET /v1/runs/{run_id}` for its progress.
 
     Stages already done on the same file with the same settings are left out unless
     `force`; when nothing is left, the answer is 200 with the newest run of the video.
+    When a queued or running run of the same profile already covers the stages, the
+    answer is 200 with that run (nothing is queued twice).
     """
     stages = parse_stages(",".join(body.stages)) if body.stages else STAGE_NAMES
     if body.stages is not None and not body.stages:
         raise InvalidInput("stages must not be empty", details={"field": "stages"})
     with store.unit_of_work(write=False) as uow:
         video = uow.videos.get(video_id)
-    plan = plan_run(store, video, body.profile, stages, build_models(settings), force=body.force)
+    plan = dispatch.submit(video, body.profile, stages, force=body.force)
     if plan.run is None:
         with store.unit_of_work(write=False) as uow:
             newest = uow.runs.list_for_video(video_id)[0]
         response.status_code = 200
         return RunOut.model_validate(newest)
-    queue.submit(plan.run.run_id)
+    if plan.reused:
+        response.status_code = 200
     return RunOut.model_validate(plan.run)

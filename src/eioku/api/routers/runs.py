@@ -1,19 +1,20 @@
-"""Runs: a video's runs, one run with per-stage status and progress, and cancelling a run."""
+"""Runs: a video's runs, one run with per-stage status and progress, cancelling a run, and
+the worker queue's depth."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from eioku.api.deps import ReadUnitOfWork, RunId, VideoId, WriteUnitOfWork
+from eioku.api.deps import ReadUnitOfWork, RunId, VideoId
 from eioku.api.errors import error_responses
 from eioku.api.models import RunOut
-from eioku.domain.runs import Run, RunStatus, StageStatus
+from eioku.api.routers.pipeline import DispatcherDep
+from eioku.domain.runs import Run
+from eioku.pipeline.dispatch import cancel_run as _cancel_run
 from eioku.storage.store import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["runs"])
-
-_UNFINISHED_STAGES = (StageStatus.PENDING, StageStatus.RUNNING)
 
 
 class RunList(BaseModel):
@@ -42,20 +43,54 @@ def get_run(run_id: RunId, uow: ReadUnitOfWork) -> RunOut:
     response_model=RunOut,
     responses=error_responses(400, 404, 409),
 )
-def cancel_run(run_id: RunId, uow: WriteUnitOfWork) -> RunOut:
-    """Cancel a queued or running run; a finished run cannot be cancelled (409)."""
-    return RunOut.model_validate(cancel(uow, run_id))
+def cancel_run(run_id: RunId, dispatch: DispatcherDep) -> RunOut:
+    """Cancel a queued or running run; a finished run cannot be cancelled (409).
+
+    Whoever executes it (a local process or an `eioku worker`) stops within about a
+    second; its waiting jobs are cancelled.
+    """
+    return RunOut.model_validate(dispatch.cancel(run_id))
 
 
 def cancel(uow: UnitOfWork, run_id: str) -> Run:
-    """Move the run to cancelled and its unfinished stages with it.
+    """Move the run to cancelled and its unfinished stages with it (no worker jobs).
 
     Raises:
         NotFound: no such run.
         RunStateError: the run already reached a final state.
     """
-    run = uow.runs.transition(run_id, RunStatus.CANCELLED)
-    for stage in run.stages:
-        if stage.status in _UNFINISHED_STAGES:
-            uow.runs.set_stage(run_id, stage.stage, StageStatus.CANCELLED)
-    return uow.runs.get(run_id)
+    return _cancel_run(uow, run_id)
+
+
+class QueueCount(BaseModel):
+    """How many jobs of one queue are in one status."""
+
+    queue: str = Field(description="Worker queue (`local` when runs execute locally).")
+    status: str = Field(
+        description="todo (waiting), doing (running), succeeded, failed, cancelled, aborted; "
+        "locally: queued or running runs."
+    )
+    count: int = Field(ge=0, description="How many.")
+
+
+class QueueOut(BaseModel):
+    """The worker queue: depth per queue, jobs by status, live workers."""
+
+    workers: bool = Field(description="True when runs are executed by `eioku worker` processes.")
+    depth: dict[str, int] = Field(description="Waiting jobs (or queued runs) per queue.")
+    jobs: list[QueueCount] = Field(description="Jobs per queue and status.")
+    workers_alive: int | None = Field(
+        description="Workers with a recent heartbeat (null without workers)."
+    )
+
+
+@router.get("/queue", response_model=QueueOut)
+def queue_status(dispatch: DispatcherDep) -> QueueOut:
+    """Depth and status of the worker queue(s), and how many workers are alive."""
+    status = dispatch.queue_status()
+    return QueueOut(
+        workers=status.workers,
+        depth=status.depth(),
+        jobs=[QueueCount(queue=c.queue, status=c.status, count=c.count) for c in status.jobs],
+        workers_alive=status.workers_alive,
+    )

@@ -39,8 +39,17 @@ def drop_statements() -> list[str]:
     return statements + list(DROP_TS_CONFIG_SQL)
 
 
+# The worker queue's tables (migration 0004 installs Procrastinate's schema).
+PROCRASTINATE_TABLES = (
+    "procrastinate_jobs",
+    "procrastinate_workers",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+)
+
+
 def engine_only_objects() -> frozenset[str]:
     """Columns and indexes created here that the shared metadata does not declare."""
-    names = {"text_tsv", "ix_artifacts_payload"}
+    names = {"text_tsv", "ix_artifacts_payload", *PROCRASTINATE_TABLES}
     names |= {f"ix_{table}_text_tsv" for table in FTS_TABLES}
     return frozenset(names)
