@@ -97,7 +97,7 @@ def _in_process(
 ) -> None:
     store, clock = data.store, time.perf_counter_ns
     for probe in targets[:warmup]:
-        with store.unit_of_work(write=False) as uow:
+        with store.lookup() as uow:
             _answered(answer, uow, probe)
     cpu = CpuClock(data.engine, data.url)
     cpu.start()
@@ -105,7 +105,7 @@ def _in_process(
     with _counting(store) as statements:
         for probe in targets[warmup:]:
             opened = clock()
-            with store.unit_of_work(write=False) as uow:
+            with store.lookup() as uow:  # what the API's lookup routes use
                 started = clock()
                 into.matched += _answered(answer, uow, probe)
                 finished = clock()

@@ -83,3 +83,12 @@ def test_runs_of_a_video_list_newest_first(store: Store) -> None:
     with store.unit_of_work(write=False) as uow:
         listed = uow.runs.list_for_video(video.video_id)
     assert [r.started_at for r in listed] == [later(9), later(5), later(1)]
+
+
+def test_a_lookup_reads_committed_data_statement_by_statement(store: Store) -> None:
+    """Store.lookup holds no transaction: each statement sees what is committed by then."""
+    with store.lookup() as reader:
+        assert reader.videos.list() == []
+        with store.unit_of_work() as writer:
+            writer.videos.add(make_video("v-lookup"))
+        assert [v.video_id for v in reader.videos.list()] == ["v-lookup"]

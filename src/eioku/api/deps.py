@@ -64,7 +64,7 @@ def _write_unit_of_work(store: StoreDep) -> Iterator[UnitOfWork]:
 
 
 async def _lookup_unit_of_work(store: StoreDep) -> AsyncIterator[UnitOfWork]:
-    with store.unit_of_work(write=False) as uow:
+    with store.lookup() as uow:
         yield uow
 
 

@@ -88,6 +88,22 @@ class Store:
         finally:
             conn.close()
 
+    @contextmanager
+    def lookup(self) -> Iterator[UnitOfWork]:
+        """Repositories for a few index lookups, without a transaction around them.
+
+        Each statement reads committed data on its own (autocommit): no BEGIN and no
+        COMMIT round trips, which are most of the cost of a one-statement lookup. Use it
+        only for reads that need no snapshot across statements (jump, find, global jump).
+        """
+        with translated("open a database connection"):
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with translated("read from the database"):
+                yield UnitOfWork(conn, self.backend, self.registry)
+        finally:
+            conn.close()
+
     def ping(self) -> None:
         """Raise StorageError when the database cannot be reached."""
         with translated("reach the database"), self.engine.connect() as conn:
