@@ -28,6 +28,7 @@ twice.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -42,7 +43,15 @@ from eioku.domain.envelope import ArtifactEnvelope
 from eioku.domain.errors import EiokuError
 from eioku.domain.runs import Run, RunStatus, StageStatus, check_transition
 from eioku.domain.videos import Video, VideoStatus
-from eioku.media.decode import MediaError, MediaInfo, extract_audio, iter_frames, probe
+from eioku.media.decode import (
+    FrameRequest,
+    MediaError,
+    MediaInfo,
+    SampledFrame,
+    extract_audio,
+    iter_frames,
+    probe,
+)
 from eioku.pipeline.models import ModelLibrary
 from eioku.pipeline.stage import (
     AudioStage,
@@ -122,6 +131,82 @@ class _Live:
     progress: float = 0.0
     flushed: float = -1.0
     failed: str | None = None
+
+
+FEED_DEPTH = 4
+"""Frames waiting per frame stage: enough to ride out jitter, few enough to bound memory."""
+
+
+class _Feeder:
+    """Feeds one frame stage from its own thread, so stages work on both cores at once.
+
+    The engines (dlib, onnxruntime, OpenCV) release the GIL while they compute. A stage
+    that raises is marked failed and fed no more; an interrupt raised inside a stage
+    (Ctrl-C delivered there, or a cancel) is handed back to the decoding thread.
+    """
+
+    def __init__(self, name: str, item: _Live) -> None:
+        self._item = item
+        self._frames: queue.Queue[SampledFrame | None] = queue.Queue(maxsize=FEED_DEPTH)
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._interrupt: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name=f"eioku-{name}", daemon=True)
+        self._thread.start()
+
+    def offer(self, frame: SampledFrame, timeout: float = 0.2) -> bool:
+        """Queue a frame; False when the stage is still busy after ``timeout`` seconds."""
+        if self._item.failed is not None or self._interrupt is not None:
+            return True  # nothing more goes to a failed stage
+        try:
+            self._frames.put(frame, timeout=timeout)
+        except queue.Full:
+            return False
+        return True
+
+    def drained(self, timeout: float = 0.2) -> bool:
+        """Tell the stage the frames are over; True once it processed every frame."""
+        if not self._stopping.is_set():
+            try:
+                self._frames.put(None, timeout=timeout)
+            except queue.Full:
+                return False
+            self._stopping.set()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """End the thread after the frame in hand; frames still queued are dropped."""
+        self._abandon.set()
+        self._stopping.set()
+        self._thread.join()
+
+    def reraise(self) -> None:
+        """Raise, in the caller's thread, an interrupt that happened inside the stage."""
+        if self._interrupt is not None:
+            raise self._interrupt
+
+    def _work(self) -> None:
+        stage = self._item.stage
+        assert isinstance(stage, FrameStage)
+        while True:
+            try:
+                frame = self._frames.get(timeout=0.1)
+            except queue.Empty:
+                if self._stopping.is_set():
+                    return
+                continue
+            if frame is None or self._abandon.is_set():
+                return
+            if self._item.failed is not None or self._interrupt is not None:
+                continue
+            try:
+                stage.on_frame(frame)
+            except (KeyboardInterrupt, RunCancelled) as exc:
+                self._interrupt = exc
+            except Exception as exc:
+                logger.exception("stage %s failed on frame %d", stage.name, frame.index)
+                self._item.failed = f"frame {frame.index} at {frame.time_ms} ms: {describe(exc)}"
 
 
 class RunExecutor:
@@ -331,32 +416,7 @@ class RunExecutor:
                 requests[name] = stage.frame_request(info)
             except Exception as exc:
                 item.failed = describe(exc)
-        duration = max(1, info.duration_ms)
-        position = [0]
-
-        def at(ms: int) -> None:
-            position[0] = ms
-
-        try:
-            for frames in iter_frames(info, requests, on_position=at):
-                if self._cancel.is_set():
-                    raise RunCancelled
-                for name, frame in frames.items():
-                    item = stages[name]
-                    if item.failed is not None:
-                        continue
-                    try:
-                        item.stage.on_frame(frame)  # type: ignore[attr-defined]
-                    except Exception as exc:
-                        logger.exception("stage %s failed on frame %d", name, frame.index)
-                        item.failed = f"frame {frame.index} at {frame.time_ms} ms: {describe(exc)}"
-                fraction = min(0.99, position[0] / duration)
-                for item in stages.values():
-                    item.progress = fraction
-                self._tick(run, stages)
-        except MediaError as exc:
-            for item in stages.values():
-                item.failed = item.failed or describe(exc)
+        self._decode_and_feed(run, info, stages, requests)
         for item in stages.values():
             stage = item.stage
             assert isinstance(stage, FrameStage)
@@ -367,6 +427,44 @@ class RunExecutor:
                 )
                 continue
             self._complete(run, video, item, partial(stage.finish, info))
+
+    def _decode_and_feed(
+        self,
+        run: Run,
+        info: MediaInfo,
+        stages: dict[str, _Live],
+        requests: dict[str, FrameRequest],
+    ) -> None:
+        """Decode once; each stage's frames go to its own feeder thread."""
+        duration = max(1, info.duration_ms)
+        position = [0]
+
+        def at(ms: int) -> None:
+            position[0] = ms
+
+        feeders = {name: _Feeder(name, item) for name, item in stages.items()}
+        try:
+            for frames in iter_frames(info, requests, on_position=at):
+                if self._cancel.is_set():
+                    raise RunCancelled
+                for name, frame in frames.items():
+                    while not feeders[name].offer(frame):
+                        self._tick(run, stages)  # that stage is behind: keep status fresh
+                fraction = min(0.99, position[0] / duration)
+                for item in stages.values():
+                    item.progress = fraction
+                self._tick(run, stages)
+            for feeder in feeders.values():
+                while not feeder.drained():
+                    self._tick(run, stages)
+        except MediaError as exc:
+            for item in stages.values():
+                item.failed = item.failed or describe(exc)
+        finally:
+            for feeder in feeders.values():
+                feeder.stop()
+        for feeder in feeders.values():
+            feeder.reraise()
 
     # -- bookkeeping -----------------------------------------------------------------
 
@@ -401,6 +499,11 @@ class RunExecutor:
         try:
             findings = produce()
             with self._store.unit_of_work() as uow:
+                # Under the run's row lock: a cancel committed before this point wins and
+                # nothing is stored; one arriving later waits for this batch to commit.
+                if uow.runs.lock(run.run_id).status is RunStatus.CANCELLED:
+                    self._cancel.set()
+                    raise RunCancelled
                 self._check_claims(uow, run.run_id, [stage.name])
                 findings = stage.before_write(uow, findings)
                 envelopes = [self._envelope(run, video, item, found) for found in findings]
