@@ -21,7 +21,7 @@ from eioku.cli import app, open_store, stdout_console
 from eioku.cli.pipeline import execute_plans
 from eioku.config import Settings
 from eioku.domain.errors import InvalidInput
-from eioku.domain.profiles import ModelProfile
+from eioku.domain.profiles import ModelProfile, parse_profile
 from eioku.domain.videos import Video, VideoStatus
 from eioku.pipeline.ingest import Plan
 from eioku.pipeline.library import (
@@ -38,14 +38,6 @@ library_app = typer.Typer(
     help="Library sources: folders scanned (and watched) for videos.", no_args_is_help=True
 )
 app.add_typer(library_app, name="library")
-
-
-def _profile(text: str) -> ModelProfile:
-    try:
-        return ModelProfile(text.strip().lower())
-    except ValueError:
-        names = ", ".join(p.value for p in ModelProfile)
-        raise InvalidInput(f"unknown profile {text!r}; profiles are: {names}") from None
 
 
 def _describe(source: LibrarySource) -> str:
@@ -72,7 +64,7 @@ def add(
     """Add a folder to the library; 'eioku library scan' then registers its videos."""
     store = open_store(ctx)
     names = tuple(stages.split(",")) if stages and stages.strip() else ()
-    source = add_source(store, path, watch=watch, profile=_profile(profile), stages=names)
+    source = add_source(store, path, watch=watch, profile=parse_profile(profile), stages=names)
     out = stdout_console()
     out.print(
         f"added library source {source.source_id}: {source.path} ({_describe(source)})",

@@ -34,7 +34,7 @@ from eioku.cli import app, binary_stdout, open_store, stderr_console, stdout_con
 from eioku.cli.timecodes import format_ms
 from eioku.config import Settings
 from eioku.domain.errors import EiokuError, InvalidInput
-from eioku.domain.profiles import ModelProfile
+from eioku.domain.profiles import ModelProfile, parse_profile
 from eioku.domain.runs import Run, RunStatus, StageStatus
 from eioku.pipeline.dispatch import Dispatcher, QueueStatus
 from eioku.pipeline.ingest import Plan, discover, register
@@ -49,14 +49,6 @@ videos_app = typer.Typer(help="The videos in the library.", no_args_is_help=True
 runs_app = typer.Typer(help="Pipeline runs and their stages.", no_args_is_help=True)
 app.add_typer(videos_app, name="videos")
 app.add_typer(runs_app, name="runs")
-
-
-def _profile(text: str) -> ModelProfile:
-    try:
-        return ModelProfile(text.strip().lower())
-    except ValueError:
-        names = ", ".join(p.value for p in ModelProfile)
-        raise InvalidInput(f"unknown profile {text!r}; profiles are: {names}") from None
 
 
 class _Bars:
@@ -134,7 +126,7 @@ def ingest(
     ] = False,
 ) -> None:
     """Register videos and run the pipeline on them; already-done stages are skipped."""
-    job = _Job(_profile(profile), parse_stages(stages), force)
+    job = _Job(parse_profile(profile), parse_stages(stages), force)
     files, missing = discover(paths)
     for problem in missing:
         stderr_console().print(f"error: {problem}")
@@ -384,7 +376,7 @@ def models_command(
     profile: Annotated[str, typer.Option(help="Profile whose models to check.")] = "balanced",
 ) -> None:
     """Which models each stage uses, where they were found, and what to put where."""
-    chosen = _profile(profile)
+    chosen = parse_profile(profile)
     settings = Settings()
     library = build_models(settings)
     out = stdout_console()

@@ -8,7 +8,6 @@ for workers on PostgreSQL, else executed by the local worker pool.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -18,8 +17,7 @@ from pydantic import BaseModel, Field
 from eioku.api.deps import MAX_TEXT, TEXT_PATTERN, SettingsDep, StoreDep
 from eioku.api.errors import error_responses
 from eioku.api.models import Record, Timestamp
-from eioku.api.routers.pipeline import DispatcherDep
-from eioku.config import Settings
+from eioku.api.routers.pipeline import DispatcherDep, inside_library
 from eioku.domain.errors import InvalidInput
 from eioku.domain.profiles import ModelProfile
 from eioku.pipeline.library import (
@@ -129,29 +127,6 @@ class ScanReportOut(BaseModel):
         )
 
 
-def _library_folder(settings: Settings, raw: str) -> Path:
-    """The folder ``raw`` names, checked to be inside a library folder (links resolved)."""
-    if "\x00" in raw:
-        raise InvalidInput("path must not contain NUL characters", details={"field": "path"})
-    if not settings.library_dirs:
-        raise InvalidInput(
-            "no library folders are configured: set EIOKU_LIBRARY_DIRS to a JSON list of "
-            "folders the API may add sources from",
-            details={"field": "path"},
-        )
-    try:
-        path = Path(raw).expanduser().resolve()
-        roots = [Path(root).expanduser().resolve() for root in settings.library_dirs]
-    except (OSError, RuntimeError, ValueError):
-        raise InvalidInput(f"invalid path {raw!r}", details={"field": "path"}) from None
-    if not any(path.is_relative_to(root) for root in roots):
-        raise InvalidInput(
-            f"{raw} is outside the library folders ({', '.join(map(str, roots))})",
-            details={"field": "path"},
-        )
-    return path
-
-
 @router.get("/sources", response_model=SourceList)
 def list_sources(store: StoreDep) -> SourceList:
     """The library sources, by folder."""
@@ -170,7 +145,7 @@ def create_source(body: NewSource, store: StoreDep, settings: SettingsDep) -> So
     """Add a folder (inside the library folders) as a source; scan it to register its videos."""
     if body.stages is not None and not body.stages:
         raise InvalidInput("stages must not be empty", details={"field": "stages"})
-    folder = _library_folder(settings, body.path)
+    folder = inside_library(settings, body.path, purpose="add sources from")
     source = add_source(
         store, folder, watch=body.watch, profile=body.profile, stages=tuple(body.stages or ())
     )

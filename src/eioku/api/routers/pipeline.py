@@ -53,26 +53,38 @@ class StartRun(BaseModel):
     force: bool = Field(default=False, description="Run stages again even if nothing changed.")
 
 
-def _library_file(settings: Settings, raw: str) -> Path:
-    """The file ``raw`` names, checked to be inside a library folder (links resolved)."""
+def inside_library(settings: Settings, raw: str, *, purpose: str) -> Path:
+    """The path ``raw`` names, resolved (links too) and checked to be inside a library folder.
+
+    ``purpose`` completes "folders the API may ..." in the error when none is configured.
+
+    Raises:
+        InvalidInput: a NUL, no library folder configured, or a path outside them.
+    """
     if "\x00" in raw:
         raise InvalidInput("path must not contain NUL characters", details={"field": "path"})
     if not settings.library_dirs:
         raise InvalidInput(
             "no library folders are configured: set EIOKU_LIBRARY_DIRS to a JSON list of "
-            "folders the API may register videos from",
+            f"folders the API may {purpose}",
             details={"field": "path"},
         )
     try:
         path = Path(raw).expanduser().resolve()
+        roots = [Path(root).expanduser().resolve() for root in settings.library_dirs]
     except (OSError, RuntimeError, ValueError):
         raise InvalidInput(f"invalid path {raw!r}", details={"field": "path"}) from None
-    roots = [Path(root).expanduser().resolve() for root in settings.library_dirs]
     if not any(path.is_relative_to(root) for root in roots):
         raise InvalidInput(
             f"{raw} is outside the library folders ({', '.join(map(str, roots))})",
             details={"field": "path"},
         )
+    return path
+
+
+def _library_file(settings: Settings, raw: str) -> Path:
+    """The file ``raw`` names inside a library folder."""
+    path = inside_library(settings, raw, purpose="register videos from")
     if not path.is_file():
         raise NotFound(f"no such file: {raw}", details={"path": raw})
     return path
