@@ -443,10 +443,14 @@ def cases() -> Iterator[Case]:
                     call = partial(do_global, kind=kind, way=way, by=by, start=start)
                     name = f"global-{kind}-{way}-{start}"
                     yield seek_case(name, spec, by, call, scope="library", edge=edge)
+            # A gallery page walks the library in (timeline_at, asset_id, start) order. The
+            # end-edge index serves it too (ordered by timeline_at, asset_id, then an
+            # incremental sort inside one video): PostgreSQL picks either on near-equal
+            # costs, both bounded index walks.
             for page in (1, 2):
                 call = partial(do_gallery, kind=kind, by=by, page=page, name=None)
                 name = f"gallery-{kind}-page{page}"
-                yield seek_case(name, spec, by, call, scope="library", edge="start")
+                yield seek_case(name, spec, by, call, scope="library", edge="")
             # counting per video needs only (timeline_at, asset_id) order: either edge's index
             call = partial(do_counts, kind=kind, by=by)
             yield seek_case(f"counts-{kind}", spec, by, call, scope="library", edge="")
