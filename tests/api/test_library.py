@@ -4,7 +4,6 @@ decoding, ``metadata``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from eioku.pipeline.local import LocalRunQueue
 from eioku.storage.store import Store
 from tests.api.conftest import assert_error, make_app
 from tests.media import make_video
+from tests.polling import finished_run
 
 
 @pytest.fixture
@@ -48,16 +48,6 @@ def _add(client: TestClient, path: Path, **body: Any) -> dict[str, Any]:
     return created
 
 
-def _wait(client: TestClient, run_id: str, seconds: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        run: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
-        if run["status"] in ("completed", "failed", "cancelled"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish in {seconds} s")
-
-
 def test_add_list_and_delete_sources(client: TestClient, root: Path) -> None:
     created = _add(client, root / "trips" / "day1" / "..", watch=True, profile="fast")
     assert created["path"] == str(root / "trips")
@@ -84,7 +74,7 @@ def test_scan_registers_queues_runs_and_follows_changes(client: TestClient, root
     assert report["unchanged"] == 0
     assert report["errors"] == []
     for entry in report["new"]:
-        run = _wait(client, entry["run_id"])
+        run = finished_run(client, entry["run_id"])
         assert run["status"] == "completed", run
         assert [s["stage"] for s in run["stages"]] == ["metadata"]
         assert run["pipeline_profile"] == "fast"

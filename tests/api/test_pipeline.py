@@ -3,7 +3,6 @@ worker processes execute (real decoding and real PySceneDetect on a generated cl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from eioku.storage.store import Store
 from tests.api.conftest import assert_error, make_app, row_counts
 from tests.media import make_video
+from tests.polling import finished_run
 
 
 @pytest.fixture
@@ -33,16 +33,6 @@ def client(store: Store, tmp_path: Path, library: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def _wait(client: TestClient, run_id: str, seconds: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        run: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
-        if run["status"] in ("completed", "failed", "cancelled"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish in {seconds} s")
-
-
 def test_register_a_library_file_then_run_stages_on_it(client: TestClient, library: Path) -> None:
     path = library / "trips" / "clip.mp4"
     created = client.post("/v1/videos", json={"path": str(path)})
@@ -59,7 +49,7 @@ def test_register_a_library_file_then_run_stages_on_it(client: TestClient, libra
     queued = started.json()
     assert queued["status"] == "queued"
     assert [s["stage"] for s in queued["stages"]] == ["metadata", "scenes"]
-    run = _wait(client, queued["run_id"])
+    run = finished_run(client, queued["run_id"])
     assert run["status"] == "completed", run
     scenes = {s["stage"]: s for s in run["stages"]}["scenes"]
     assert scenes["artifact_count"] == 3  # one colour a second: three shots
@@ -72,7 +62,7 @@ def test_register_a_library_file_then_run_stages_on_it(client: TestClient, libra
     forced = client.post(f"/v1/videos/{video['video_id']}/runs", json={**body, "force": True})
     assert forced.status_code == 202
     assert forced.json()["run_id"] != queued["run_id"]
-    assert _wait(client, forced.json()["run_id"])["status"] == "completed"
+    assert finished_run(client, forced.json()["run_id"])["status"] == "completed"
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from eioku.pipeline.local import LocalRunQueue
 from eioku.storage.store import Store
 from tests.cli.conftest import Cli, user_error
 from tests.media import make_video
+from tests.polling import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -167,16 +166,6 @@ def test_scan_queues_runs_for_workers_on_postgresql(
         assert len(uow.runs.list_all()) == 2  # nothing queued twice
 
 
-def _wait_for(check: Callable[[], Any], seconds: float = 60.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not done within {seconds} s")
-
-
 def _finished_runs(store: Store) -> int:
     with store.unit_of_work(write=False) as uow:
         return sum(1 for run in uow.runs.list_all() if run.status.is_terminal)
@@ -197,8 +186,8 @@ def test_serve_follows_watched_sources_unless_told_not_to(
         if seen["watchers"]:
             make_video(tmp_path / "new.mp4", seconds=1, size=(32, 32))
             shutil.copy2(tmp_path / "new.mp4", folder / "new.mp4")
-            seen["video"] = _wait_for(lambda: _videos(store).get("new.mp4"))
-            _wait_for(lambda: _finished_runs(store) == 3)  # a.mp4, b.mkv, new.mp4
+            seen["video"] = wait_for(lambda: _videos(store).get("new.mp4"))
+            wait_for(lambda: _finished_runs(store) == 3)  # a.mp4, b.mkv, new.mp4
             queue: LocalRunQueue = api.state.run_queue
             queue.shutdown()
 
@@ -209,7 +198,7 @@ def test_serve_follows_watched_sources_unless_told_not_to(
     result = cli("serve")
     assert result.exit_code == 0, result.output
     assert seen["watchers"] == 1
-    assert _wait_for(lambda: not watchers(), 15)  # stopped with the server
+    assert wait_for(lambda: not watchers(), 15)  # stopped with the server
     with store.unit_of_work(write=False) as uow:
         statuses = {run.status for run in uow.runs.list_all()}
     assert statuses == {RunStatus.COMPLETED}

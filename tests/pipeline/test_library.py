@@ -36,6 +36,7 @@ from eioku.storage.store import Store
 from eioku.storage.tables import scene_ranges
 from tests.media import make_video
 from tests.pipeline import standins
+from tests.polling import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -344,28 +345,18 @@ def watching(store: Store, schedule: Recording) -> Iterator[Callable[[], None]]:
         assert not handle.running
 
 
-def _wait_for(check: Callable[[], Any], seconds: float = 60.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not done within {seconds} s")
-
-
 def test_watching_catches_up_then_picks_up_new_files(
     store: Store, schedule: Recording, folder: Path, tmp_path: Path, watching: Callable[[], None]
 ) -> None:
     watching()  # no source yet: the watcher waits for one
     add_source(store, folder, watch=True, stages=("metadata",))
-    _wait_for(lambda: _by_path(store, folder / "trips" / "B.MOV"))  # catch-up scan
+    wait_for(lambda: _by_path(store, folder / "trips" / "B.MOV"))  # catch-up scan
     made = make_video(tmp_path / "new.mp4", seconds=1, size=(32, 32))
     target = folder / "trips" / "new.mp4"
     shutil.copy2(made, target)
-    video = _wait_for(lambda: _by_path(store, target))
+    video = wait_for(lambda: _by_path(store, target))
     assert video.file_hash == file_hash(made)
-    _wait_for(lambda: str(target) in schedule.paths())
+    wait_for(lambda: str(target) in schedule.paths())
     (notes := folder / "more notes.txt").write_text("ignored")
     assert _by_path(store, notes) is None
 
@@ -375,7 +366,7 @@ def test_watching_waits_until_a_file_being_copied_stops_changing(
 ) -> None:
     add_source(store, folder, watch=True, stages=("metadata",))
     watching()
-    _wait_for(lambda: _by_path(store, folder / "a.mp4"))
+    wait_for(lambda: _by_path(store, folder / "a.mp4"))
     data = make_video(tmp_path / "long.mp4", seconds=4, size=(96, 64)).read_bytes()
     target = folder / "slow copy.mp4"
     chunk = len(data) // 12 + 1
@@ -384,7 +375,7 @@ def test_watching_waits_until_a_file_being_copied_stops_changing(
             out.write(data[start : start + chunk])
             out.flush()
             time.sleep(0.2)
-    video = _wait_for(lambda: _by_path(store, target))
+    video = wait_for(lambda: _by_path(store, target))
     assert video.file_size == len(data)
     assert video.duration_ms == 4000
     hashes = {v.file_hash for v, _, _ in schedule.calls if v.path == str(target)}
@@ -396,6 +387,6 @@ def test_watching_notices_deleted_files(
 ) -> None:
     add_source(store, folder, watch=True, stages=("metadata",))
     watching()
-    video = _wait_for(lambda: _by_path(store, folder / "a.mp4"))
+    video = wait_for(lambda: _by_path(store, folder / "a.mp4"))
     (folder / "a.mp4").unlink()
-    _wait_for(lambda: _video(store, video.video_id).status is VideoStatus.MISSING)
+    wait_for(lambda: _video(store, video.video_id).status is VideoStatus.MISSING)

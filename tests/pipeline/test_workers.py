@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from eioku.storage.store import Store
 from tests.conftest import PostgresDatabases
 from tests.media import make_video
 from tests.pipeline.worker_standins import WORKER_STANDINS, write_worker_plugin_site
+from tests.polling import wait_for
 
 EIOKU = str(Path(sys.executable).with_name("eioku"))
 FAST = ModelProfile.FAST
@@ -144,17 +145,6 @@ class Cluster:
                 process.kill()
                 process.wait()
         self.store.dispose()
-
-
-def wait_for(
-    condition: Callable[[], bool], seconds: float, logs: Callable[[], str] | None = None
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not reached within {seconds} s\n{logs() if logs else ''}")
 
 
 @pytest.fixture
