@@ -90,6 +90,12 @@ def _digest(path: str, size: int, mtime_ns: int) -> str:
     return sha.hexdigest()[:16]
 
 
+def producer_version(model: Path | None) -> str:
+    """``<model file stem>+onnxruntime-<version>``: what an ONNX stage's artifacts record."""
+    name = model.stem if model is not None else "none"
+    return f"{name}+onnxruntime-{onnxruntime_version()}"
+
+
 def file_digest(path: Path) -> str:
     """A short SHA-256 of a model file (cached while its size and mtime stay the same)."""
     stat = path.stat()

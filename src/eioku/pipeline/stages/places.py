@@ -185,8 +185,7 @@ class PlacesStage(FrameStage):
 
     @property
     def producer_version(self) -> str:
-        model = self.model_path.stem if self.model_path is not None else "none"
-        return f"{model}+onnxruntime-{_onnx.onnxruntime_version()}"
+        return _onnx.producer_version(self.model_path)
 
     def config(self) -> dict[str, Any]:
         tier = self.tier
