@@ -148,7 +148,7 @@ class _Feeder:
     def __init__(self, name: str, item: _Live) -> None:
         self._item = item
         self._frames: queue.Queue[SampledFrame | None] = queue.Queue(maxsize=FEED_DEPTH)
-        self._stopping = threading.Event()
+        self._ended = False  # the end-of-frames marker is queued
         self._abandon = threading.Event()
         self._interrupt: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name=f"eioku-{name}", daemon=True)
@@ -166,19 +166,18 @@ class _Feeder:
 
     def drained(self, timeout: float = 0.2) -> bool:
         """Tell the stage the frames are over; True once it processed every frame."""
-        if not self._stopping.is_set():
+        if not self._ended:
             try:
                 self._frames.put(None, timeout=timeout)
             except queue.Full:
                 return False
-            self._stopping.set()
+            self._ended = True
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
     def stop(self) -> None:
         """End the thread after the frame in hand; frames still queued are dropped."""
         self._abandon.set()
-        self._stopping.set()
         self._thread.join()
 
     def reraise(self) -> None:
@@ -193,7 +192,7 @@ class _Feeder:
             try:
                 frame = self._frames.get(timeout=0.1)
             except queue.Empty:
-                if self._stopping.is_set():
+                if self._abandon.is_set():
                     return
                 continue
             if frame is None or self._abandon.is_set():
