@@ -201,11 +201,16 @@ class _Recorder:
         self.finished.append(outcome)
 
 
+@pytest.mark.parametrize("cancel_at_ms", [1000, 2500], ids=["mid-video", "last-frame"])
 def test_cancel_and_ctrl_c_leave_a_cancelled_run_and_no_partial_batch(
-    store: Store, models: ModelLibrary, clip: Path
+    store: Store, models: ModelLibrary, clip: Path, cancel_at_ms: int
 ) -> None:
+    # At the last frame the decoder is already done: the cancel must still win over the
+    # batch the stage is about to store.
     cancel = threading.Event()
-    standins.HOOKS["on_frame"] = lambda frame: cancel.set() if frame.time_ms >= 1000 else None
+    standins.HOOKS["on_frame"] = lambda frame: (
+        cancel.set() if frame.time_ms >= cancel_at_ms else None
+    )
     outcome = _run(store, models, clip, "test_marks", cancel=cancel, observer=_Recorder())
     assert outcome.run.status is RunStatus.CANCELLED
     assert [s.status for s in outcome.run.stages] == [StageStatus.CANCELLED]

@@ -472,6 +472,8 @@ class RunExecutor:
         if self._observer is not None:
             for name, item in stages.items():
                 self._observer.stage_progress(name, item.progress)
+        if self._cancel.is_set():  # set in this process: no need to wait for the flush
+            raise RunCancelled
         now = time.monotonic()
         if now - self._last_check < FLUSH_SECONDS:
             return
@@ -498,9 +500,10 @@ class RunExecutor:
         try:
             findings = produce()
             with self._store.unit_of_work() as uow:
-                # Under the run's row lock: a cancel committed before this point wins and
-                # nothing is stored; one arriving later waits for this batch to commit.
-                if uow.runs.lock(run.run_id).status is RunStatus.CANCELLED:
+                # Under the run's row lock: a cancel committed (or set here) before this
+                # point wins and nothing is stored; one arriving later waits for the commit.
+                status = uow.runs.lock(run.run_id).status
+                if self._cancel.is_set() or status is RunStatus.CANCELLED:
                     self._cancel.set()
                     raise RunCancelled
                 self._check_claims(uow, run.run_id, [stage.name])
