@@ -124,11 +124,13 @@ def _counting(store: Store) -> Iterator[list[tuple[str, Any]]]:
     def capture(*args: Any) -> None:
         captured.append((args[2], args[3]))
 
-    event.listen(store.engine, "before_cursor_execute", capture)
+    for engine in store.engines:
+        event.listen(engine, "before_cursor_execute", capture)
     try:
         yield captured
     finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
+        for engine in store.engines:
+            event.remove(engine, "before_cursor_execute", capture)
 
 
 def _answered(answer: Answer, uow: Any, probe: Probe) -> bool:

@@ -233,11 +233,13 @@ def captured(store: Store) -> Iterator[list[Statement]]:
     def listen(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
         seen.append(Statement(sql, parameters))
 
-    event.listen(store.engine, "before_cursor_execute", listen)
+    for engine in store.engines:
+        event.listen(engine, "before_cursor_execute", listen)
     try:
         yield seen
     finally:
-        event.remove(store.engine, "before_cursor_execute", listen)
+        for engine in store.engines:
+            event.remove(engine, "before_cursor_execute", listen)
 
 
 @dataclass(frozen=True)
@@ -391,6 +393,11 @@ def seek_case(
     if scope == "library":
         family = (*family, f"ix_{table}_video")
     seek = both(index_of(table, scope, spec, by, edge))
+    if prefix.startswith("jump"):
+        # The video's own selection is the rows' selected flag and the video's place on
+        # the timeline is known: the library index is an exact seek too.
+        family = (*family, f"ix_{table}_library")
+        seek = both(*seek["sqlite"], index_of(table, "library", spec, by, edge))
     steps = {0: {e: (*seek[e], *text_index[e]) for e in ENGINES}}
     if prefix.startswith("global"):
         steps[-1] = {e: (f"ix_{table}_library", *text_index[e]) for e in ENGINES}

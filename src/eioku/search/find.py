@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    literal_column,
+    select,
+    union_all,
+)
 
-from eioku.domain.errors import InvalidQuery
+from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.selection import SelectionPolicy
 from eioku.domain.text_query import render_snippet
 from eioku.search.kinds import (
     Direction,
     Filters,
     Kind,
-    KindSpec,
     TextSource,
     direction_of,
     spec_for,
 )
-from eioku.search.lookup import build_lookup, check_position
+from eioku.search.lookup import Lookup, build_lookup, check_position
 from eioku.storage.store import UnitOfWork
 
 MAX_LIMIT = 100
@@ -64,53 +74,91 @@ def find(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
     specs = [spec_for(SOURCES[text_source]) for text_source in sources]
-    types = [spec.artifact_type for spec in specs]
-    # One query resolves the selection of every source (and checks the video) ...
-    run_ids = uow.selections.resolve_many_for_read(video_id, types, selection)
-    searches = [
-        _search(uow, video_id, q, spec, runs=run_ids[spec.artifact_type], way=way, from_ms=from_ms)
-        for spec in specs
-    ]
-    branches = [search.limit(limit).subquery() for search in searches if search is not None]
-    if not branches:
-        return []
-    # ... and one statement searches them all, each source through its own indexes.
-    query = union_all(*(select(*branch.c) for branch in branches))
-    found = [
-        FindMatch(TextSource(row[0]), row[1], row[2], row[3], render_snippet(row[4]))
-        for row in uow.connection.execute(query)
-    ]
+    runs: dict[str, list[str]] | None = None
+    if selection is not None:  # resolved to runs first; the video's own is the flag
+        types = [spec.artifact_type for spec in specs]
+        resolved = uow.selections.resolve_many_for_read(video_id, types, selection)
+        runs = {kind: sorted(run_ids) for kind, run_ids in resolved.items()}
+    searches = []
+    for spec in specs:
+        filters = Filters(q=q) if spec.text_filter == "q" else Filters(text=q)
+        lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id)
+        chosen = None if runs is None else runs[spec.artifact_type]
+        if lookup is not None and chosen != []:
+            searches.append(_Search(lookup, chosen))
+    found = _run(uow, video_id, searches, way=way, from_ms=from_ms, limit=limit) if searches else []
+    if not found and selection is None and not uow.videos.exists(video_id):
+        raise NotFound(f"video {video_id} not found", details={"video_id": video_id})
     key = lambda m: (m.start_ms, m.source.value, m.artifact_id)  # noqa: E731
     found.sort(key=key, reverse=way is Direction.PREV)
     return found[:limit]
 
 
-def _search(
+@dataclass(frozen=True)
+class _Search:
+    """One source to search: its lookup, and the runs chosen (None: the selected flag)."""
+
+    lookup: Lookup
+    runs: list[str] | None
+
+    @property
+    def prefix(self) -> str:
+        return self.lookup.spec.table.name
+
+
+def _run(
     uow: UnitOfWork,
     video_id: str,
-    q: str,
-    spec: KindSpec,
+    searches: list[_Search],
     *,
-    runs: frozenset[str],
     way: Direction,
     from_ms: int | None,
-) -> Select[Any] | None:
-    """The ordered search of one source (without its limit); None when it cannot match."""
-    filters = Filters(q=q) if spec.text_filter == "q" else Filters(text=q)
-    lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id)
-    if lookup is None or lookup.snippet is None or not runs:
-        return None
-    table = spec.table
-    scope = [table.c.asset_id == video_id, table.c.run_id.in_(sorted(runs)), *lookup.conditions]
+    limit: int,
+) -> list[FindMatch]:
+    """One statement searches every source, each through its own indexes."""
+    values: dict[str, Any] = {"video_id": video_id, "limit": limit}
     if from_ms is not None:
+        values["from_ms"] = from_ms
+    shape: list[Hashable] = ["find", way, from_ms is None]
+    for search in searches:
+        values.update(search.lookup.values)
+        runs = search.runs or ()
+        values.update({f"{search.prefix}_run_{i}": run_id for i, run_id in enumerate(runs)})
+        shape.append((None if search.runs is None else len(runs), *search.lookup.shape))
+
+    def build() -> Select[Any]:
+        branches = [_search(search, way, from_ms).subquery() for search in searches]
+        return union_all(*(select(*branch.c) for branch in branches))  # type: ignore[return-value]
+
+    rows = uow.statements.rows(uow.connection, tuple(shape), build, values)
+    return [
+        FindMatch(TextSource(source), artifact_id, start, end, render_snippet(snippet))
+        for source, artifact_id, start, end, snippet in rows
+    ]
+
+
+def _search(search: _Search, way: Direction, from_ms: int | None) -> Select[Any]:
+    """The ordered, limited search of one source."""
+    lookup = search.lookup
+    assert lookup.snippet is not None
+    table = lookup.spec.table
+    if search.runs is None:
+        chosen: ColumnElement[bool] = table.c.selected
+    else:
+        chosen = table.c.run_id.in_(
+            [bindparam(f"{search.prefix}_run_{i}", r) for i, r in enumerate(search.runs)]
+        )
+    scope = [table.c.asset_id == bindparam("video_id", type_=String), chosen, *lookup.conditions]
+    if from_ms is not None:
+        bound = bindparam("from_ms", from_ms, type_=BigInteger)
         scope.append(
-            table.c.start_ms > from_ms if way is Direction.NEXT else table.c.start_ms < from_ms
+            table.c.start_ms > bound if way is Direction.NEXT else table.c.start_ms < bound
         )
     columns = [table.c.start_ms, table.c.artifact_id]
     order = columns if way is Direction.NEXT else [column.desc() for column in columns]
     return (
         select(
-            literal(SOURCE_OF[spec.kind].value).label("source"),
+            literal_column(f"'{SOURCE_OF[lookup.spec.kind].value}'", String).label("source"),
             table.c.artifact_id,
             table.c.start_ms,
             table.c.end_ms,
@@ -119,6 +167,7 @@ def _search(
         .select_from(lookup.source)
         .where(*scope)
         .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
     )
 
 

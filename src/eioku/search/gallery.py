@@ -95,7 +95,9 @@ def gallery(
                 artifact_id=row.artifact_id,
                 start_ms=row.start_ms,
                 end_ms=row.end_ms,
-                preview=preview_of(row, spec, None if raw is None else render_snippet(raw)),
+                preview=preview_of(
+                    row._mapping, spec, None if raw is None else render_snippet(raw)
+                ),
                 cursor=(row.timeline_at, row.asset_id, row.start_ms, row.artifact_id),
             )
         )

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, select
 
 from eioku.domain.errors import NotFound
 from eioku.domain.selection import SelectionPolicy
 from eioku.search.kinds import NO_FILTERS, Direction, Filters, Kind, direction_of, spec_for
 from eioku.search.lookup import Lookup, build_lookup, check_position
 from eioku.storage.store import UnitOfWork
+from eioku.storage.tables import videos
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ def jump(
 ) -> Jump:
     """The next or previous ``kind`` in a video from ``from_ms`` (None: from the edge).
 
+    With the video's own selection (``selection`` None) the lookup reads the rows'
+    ``selected`` flags, kept equal to that policy's choice on every write: one statement
+    in all. Another policy is resolved to its runs first.
+
     Raises:
         NotFound: unknown video, or nothing matches in that direction.
         InvalidQuery: unknown kind/direction, a filter that does not apply, a bad time or
@@ -50,39 +55,67 @@ def jump(
     way = direction_of(direction)
     check_position(from_ms)
     lookup = build_lookup(uow.backend, spec, filters, asset_id=video_id, snippet=False)
-    run_ids = uow.selections.resolve_for_read(video_id, spec.artifact_type, selection)
-    if lookup is None or not run_ids:
+    runs: list[str] | None = None
+    if selection is not None:
+        runs = sorted(uow.selections.resolve_for_read(video_id, spec.artifact_type, selection))
+        if not runs:
+            raise _nothing(video_id, spec.kind, way)
+    if lookup is None:
+        if runs is None and not uow.videos.exists(video_id):
+            raise _unknown(video_id)
         raise _nothing(video_id, spec.kind, way)
-    table = spec.table
-    scope = [table.c.asset_id == video_id, table.c.run_id.in_(sorted(run_ids)), *lookup.conditions]
-    edge = table.c.start_ms if way is Direction.NEXT else table.c.end_ms
+    values = {**lookup.values, "video_id": video_id}
+    values.update({f"run_{i}": run_id for i, run_id in enumerate(runs or ())})
     if from_ms is not None:
-        scope.append(edge > from_ms if way is Direction.NEXT else edge < from_ms)
-    order = edge if way is Direction.NEXT else edge.desc()
-    # One statement: the inner seek finds the target edge, the outer query every artifact
-    # tied on it (both through the same index).
-    first = select(edge).select_from(lookup.source).where(*scope).order_by(order).limit(1)
-    rows = _tied(uow, lookup, [*scope, edge == first.scalar_subquery()])
+        values["from_ms"] = from_ms
+    shape = ("jump", way, from_ms is None, None if runs is None else len(runs), *lookup.shape)
+    rows = uow.statements.rows(
+        uow.connection, shape, lambda: _statement(lookup, way, from_ms, runs), values
+    )
     if not rows:
+        if runs is None and not uow.videos.exists(video_id):
+            raise _unknown(video_id)
         raise _nothing(video_id, spec.kind, way)
     return Jump(
         video_id=video_id,
-        start_ms=min(row.start_ms for row in rows),
-        end_ms=max(row.end_ms for row in rows),
-        artifact_ids=tuple(row.artifact_id for row in rows),
+        start_ms=min(start for _, start, _ in rows),
+        end_ms=max(end for _, _, end in rows),
+        artifact_ids=tuple(artifact_id for artifact_id, _, _ in rows),
     )
 
 
-def _tied(uow: UnitOfWork, lookup: Lookup, scope: list[ColumnElement[bool]]) -> list[Any]:
-    """The artifacts matching ``scope`` (those at the jump target), by id."""
+def _statement(
+    lookup: Lookup, way: Direction, from_ms: int | None, runs: list[str] | None
+) -> Select[Any]:
+    """One statement: the inner seek finds the target edge, the outer query every
+    artifact tied on it (both through the same index), by id."""
     table = lookup.spec.table
-    query = (
+    video_id = bindparam("video_id", type_=String)
+    chosen: list[ColumnElement[bool]]
+    if runs is None:
+        # The video's place on the timeline makes the library index (selected rows only,
+        # by timeline_at, asset_id, time) an exact seek too: the planner may take either.
+        timeline_at = select(videos.c.timeline_at).where(videos.c.video_id == video_id)
+        chosen = [table.c.selected, table.c.timeline_at == timeline_at.scalar_subquery()]
+    else:
+        chosen = [table.c.run_id.in_([bindparam(f"run_{i}", r) for i, r in enumerate(runs)])]
+    scope = [table.c.asset_id == video_id, *chosen, *lookup.conditions]
+    edge = table.c.start_ms if way is Direction.NEXT else table.c.end_ms
+    if from_ms is not None:
+        bound = bindparam("from_ms", from_ms, type_=BigInteger)
+        scope.append(edge > bound if way is Direction.NEXT else edge < bound)
+    order = edge if way is Direction.NEXT else edge.desc()
+    first = select(edge).select_from(lookup.source).where(*scope).order_by(order).limit(1)
+    return (
         select(table.c.artifact_id, table.c.start_ms, table.c.end_ms)
         .select_from(lookup.source)
-        .where(*scope)
+        .where(*scope, edge == first.scalar_subquery())
         .order_by(table.c.artifact_id)
     )
-    return list(uow.connection.execute(query).all())
+
+
+def _unknown(video_id: str) -> NotFound:
+    return NotFound(f"video {video_id} not found", details={"video_id": video_id})
 
 
 def _nothing(video_id: str, kind: Kind, way: Direction) -> NotFound:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Tuple, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, String, Tuple, bindparam, select, tuple_
 
 from eioku.domain.errors import InvalidQuery, NotFound
 from eioku.domain.text_query import render_snippet
@@ -67,7 +67,15 @@ def global_jump(
     lookup = build_lookup(uow.backend, spec, filters, asset_id=None)
     if lookup is None:
         raise _nothing(spec.kind, way)
-    rows = uow.connection.execute(_landing(lookup, way, from_video_id, from_ms)).all()
+    values = dict(lookup.values)
+    if from_video_id is not None:
+        values["video_id"] = from_video_id
+        values["from_ms"] = (
+            (0 if way is Direction.NEXT else INT64_MAX) if from_ms is None else from_ms
+        )
+    shape = ("global", way, from_video_id is None, from_ms is None, *lookup.shape)
+    build = lambda: _landing(lookup, way, from_video_id, from_ms)  # noqa: E731
+    rows = uow.statements.rows(uow.connection, shape, build, values)
     if rows:
         return _jump_of(rows, lookup)
     # Only a miss pays for telling an unknown video from an empty direction.
@@ -153,15 +161,13 @@ def _start(way: Direction, video_id: str, from_ms: int | None) -> tuple[Any, ...
     The video's timeline_at is a scalar subquery (NULL for an unknown video, which
     matches nothing), so finding the start costs no round trip of its own.
     """
+    video = bindparam("video_id", video_id, type_=String)
     timeline_at = (
-        select(videos.c.timeline_at)
-        .where(videos.c.video_id == video_id)
-        .correlate(None)
-        .scalar_subquery()
-    )
+        select(videos.c.timeline_at).where(videos.c.video_id == video).correlate(None)
+    ).scalar_subquery()
     if from_ms is None:
         from_ms = 0 if way is Direction.NEXT else INT64_MAX
-    return (timeline_at, video_id, from_ms)
+    return (timeline_at, video, bindparam("from_ms", from_ms, type_=BigInteger))
 
 
 def _beyond(
@@ -178,19 +184,23 @@ def _beyond(
     return position <= bound if inclusive else position < bound
 
 
-def _jump_of(rows: Sequence[Row[Any]], lookup: Lookup) -> GlobalJump:
-    """The answer from the landing rows (every artifact at the target position)."""
+def _jump_of(rows: Sequence[tuple[Any, ...]], lookup: Lookup) -> GlobalJump:
+    """The answer from the landing rows (every artifact at the target position), whose
+    columns are those :func:`_landing` selects."""
     first = rows[0]
+    asset_id, _, _, _, filename, recorded_at, has_more = first[:7]
+    names = [column.name for column in preview_columns(lookup.spec)]
+    preview = dict(zip(names, first[7 : 7 + len(names)], strict=True))
     raw = first[-1] if lookup.snippet is not None else None
     return GlobalJump(
-        video_id=first.asset_id,
-        filename=first.filename,
-        recorded_at=first.recorded_at,
-        start_ms=min(row.start_ms for row in rows),
-        end_ms=max(row.end_ms for row in rows),
-        artifact_ids=tuple(row.artifact_id for row in rows),
-        preview=preview_of(first, lookup.spec, None if raw is None else render_snippet(raw)),
-        has_more=bool(first.has_more),
+        video_id=asset_id,
+        filename=filename,
+        recorded_at=recorded_at,
+        start_ms=min(row[2] for row in rows),
+        end_ms=max(row[3] for row in rows),
+        artifact_ids=tuple(row[1] for row in rows),
+        preview=preview_of(preview, lookup.spec, None if raw is None else render_snippet(raw)),
+        has_more=bool(has_more),
     )
 
 

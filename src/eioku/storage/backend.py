@@ -18,6 +18,8 @@ Row = tuple[Any, ...]
 
 # Execution option marking a connection whose transactions will write.
 WRITE_OPTION = "eioku_write"
+# Execution option of the lookup engine's connections: each statement commits on its own.
+LOOKUP_OPTION = "eioku_lookup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,16 @@ class Backend(Protocol):
         """Rows of ``table`` matching a non-empty query, for reads that need no snippet.
 
         A condition on ``table`` alone (no join), within one video if given.
+        """
+
+    def text_values(
+        self, table: Table, query: TextQuery, *, asset_id: str | None
+    ) -> dict[str, Any]:
+        """The bind parameters, by name, of :meth:`text_match` and :meth:`text_filter`.
+
+        Their conditions carry these values already; a statement compiled once per
+        shape (:mod:`eioku.storage.prepared`) is run again with these for another query
+        of as many phrases.
         """
 
     def text_search(

@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
 from eioku.domain.errors import InvalidInput
-from eioku.storage.backend import Backend
+from eioku.storage.backend import LOOKUP_OPTION, Backend
 from eioku.storage.postgres.backend import PostgresBackend
 from eioku.storage.sqlite.backend import SqliteBackend
 
@@ -44,14 +44,23 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str) -> tuple[Engine, Backend]:
-    """Create the engine and its backend; SQLite files get their folder created."""
+def make_engine(url: str, *, lookups: bool = False) -> tuple[Engine, Backend]:
+    """Create the engine and its backend; SQLite files get their folder created.
+
+    ``lookups=True`` makes the engine of :meth:`Store.lookup`: every statement commits on
+    its own (no BEGIN, no COMMIT), and PostgreSQL connections are not pinged on checkout
+    (a connection found dead is replaced when a lookup fails on it instead).
+    """
     parsed = normalise_url(url)
     backend = backend_for(parsed)
     if backend.name == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, object] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
-    if backend.name == "postgresql":
+    if lookups:
+        kwargs["execution_options"] = {LOOKUP_OPTION: True}
+        if backend.name == "postgresql":
+            kwargs["isolation_level"] = "AUTOCOMMIT"
+    elif backend.name == "postgresql":
         kwargs["pool_pre_ping"] = True
     engine = create_engine(parsed, **kwargs)
     backend.configure_engine(engine)

@@ -16,6 +16,7 @@ from eioku.storage.backend import WRITE_OPTION, Backend
 from eioku.storage.engine import make_engine
 from eioku.storage.errors import translated
 from eioku.storage.faces import FaceIdentityRepository
+from eioku.storage.prepared import StatementCache
 from eioku.storage.projections import ProjectionWriter
 from eioku.storage.runs import RunRepository
 from eioku.storage.selections import SelectionRepository
@@ -28,9 +29,16 @@ logger = logging.getLogger(__name__)
 class UnitOfWork:
     """One transaction and the repositories working inside it."""
 
-    def __init__(self, conn: Connection, backend: Backend, registry: SchemaRegistry) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        backend: Backend,
+        registry: SchemaRegistry,
+        statements: StatementCache,
+    ) -> None:
         self.connection = conn
-        self.videos = VideoRepository(conn)
+        self.statements = statements
+        self.videos = VideoRepository(conn, statements)
         self.runs = RunRepository(conn)
         self.selections = SelectionRepository(conn, backend)
         self.projections = ProjectionWriter(conn, backend, self.selections)
@@ -54,7 +62,15 @@ class Store:
     def __init__(self, url: str, registry: SchemaRegistry) -> None:
         self.engine: Engine
         self.engine, self.backend = make_engine(url)
+        self.lookup_engine: Engine
+        self.lookup_engine, _ = make_engine(url, lookups=True)
+        self.statements = StatementCache(self.engine.dialect)
         self.registry = registry
+
+    @property
+    def engines(self) -> tuple[Engine, Engine]:
+        """Both engines: units of work, and :meth:`lookup` (for event listeners)."""
+        return (self.engine, self.lookup_engine)
 
     @property
     def dialect(self) -> str:
@@ -84,7 +100,7 @@ class Store:
             conn = self.engine.connect().execution_options(**{WRITE_OPTION: write})
         try:
             with translated("run a database transaction"), conn.begin():
-                yield UnitOfWork(conn, self.backend, self.registry)
+                yield UnitOfWork(conn, self.backend, self.registry, self.statements)
         finally:
             conn.close()
 
@@ -97,10 +113,10 @@ class Store:
         only for reads that need no snapshot across statements (jump, find, global jump).
         """
         with translated("open a database connection"):
-            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn = self.lookup_engine.connect()
         try:
             with translated("read from the database"):
-                yield UnitOfWork(conn, self.backend, self.registry)
+                yield UnitOfWork(conn, self.backend, self.registry, self.statements)
         finally:
             conn.close()
 
@@ -112,3 +128,4 @@ class Store:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+        self.lookup_engine.dispose()

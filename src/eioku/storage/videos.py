@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, String, bindparam, delete, select, tuple_, update
 
 from eioku.domain.errors import Conflict, NotFound
 from eioku.domain.videos import Video, VideoStatus
 from eioku.storage.clock import utcnow
 from eioku.storage.errors import translated
+from eioku.storage.prepared import StatementCache
 from eioku.storage.tables import videos
 
 _FIELDS = [column.name for column in videos.columns if column.name != "timeline_at"]
@@ -24,8 +25,9 @@ def video_from_row(row: RowMapping) -> Video:
 class VideoRepository:
     """Reads and writes ``videos`` on one connection (inside a unit of work)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, statements: StatementCache) -> None:
         self._conn = conn
+        self._statements = statements
 
     def add(self, video: Video) -> Video:
         """Insert a video; created_at/updated_at default to now.
@@ -65,8 +67,11 @@ class VideoRepository:
 
     def exists(self, video_id: str) -> bool:
         """Whether the video is registered."""
-        query = select(videos.c.video_id).where(videos.c.video_id == video_id)
-        return self._conn.execute(query).first() is not None
+        build = lambda: select(videos.c.video_id).where(  # noqa: E731
+            videos.c.video_id == bindparam("video_id", type_=String)
+        )
+        found = self._statements.rows(self._conn, "video exists", build, {"video_id": video_id})
+        return bool(found)
 
     def list(
         self,

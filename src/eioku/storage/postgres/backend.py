@@ -14,7 +14,7 @@ from eioku.domain.text_query import ENGINE_MARKS, TextQuery
 from eioku.storage.backend import Row, TextHit, TextMatch, build_upsert, search_text
 from eioku.storage.errors import conflict_or_storage_error
 from eioku.storage.postgres import ddl
-from eioku.storage.postgres.fts import headline_expression, tsquery_expression
+from eioku.storage.postgres.fts import headline_expression, tsquery_expression, tsquery_values
 
 
 class PostgresBackend:
@@ -52,7 +52,7 @@ class PostgresBackend:
 
         ``asset_id`` needs no special handling: callers filter on the column itself.
         """
-        tsquery = tsquery_expression(query)
+        tsquery = tsquery_expression(query, prefix=_phrases(table))
         return TextMatch(
             source=table,
             condition=_matches(table, tsquery),
@@ -63,7 +63,13 @@ class PostgresBackend:
         self, table: Table, query: TextQuery, *, asset_id: str | None
     ) -> ColumnElement[bool]:
         """The condition of :meth:`text_match`, which needs no join here either."""
-        return _matches(table, tsquery_expression(query))
+        return _matches(table, tsquery_expression(query, prefix=_phrases(table)))
+
+    def text_values(
+        self, table: Table, query: TextQuery, *, asset_id: str | None
+    ) -> dict[str, Any]:
+        """The parameters of this table's text conditions: one per phrase."""
+        return dict(tsquery_values(query, prefix=_phrases(table)))
 
     def text_search(
         self,
@@ -89,3 +95,7 @@ def _matches(table: Table, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
     """``<table>.text_tsv @@ tsquery``, which the GIN index serves."""
     vector: ColumnElement[Any] = literal_column(f"{table.name}.text_tsv")
     return vector.op("@@", is_comparison=True)(tsquery)
+
+
+def _phrases(table: Table) -> str:
+    return f"{table.name}_phrase"

@@ -168,21 +168,27 @@ def _sql_name(name: str) -> str:
     return name
 
 
-def tsquery_expression(query: TextQuery) -> ColumnElement[Any]:
-    """:func:`tsquery_sql` as a SQLAlchemy expression with uniquely named bound parameters.
+def tsquery_expression(query: TextQuery, *, prefix: str) -> ColumnElement[Any]:
+    """:func:`tsquery_sql` as a SQLAlchemy expression, phrase ``i`` bound to ``<prefix>_<i>``.
 
-    Use this when composing statements with SQLAlchemy Core (several text matches may
-    share one statement, so parameter names must not collide).
+    The names are kept (not made unique), so a statement compiled once can be run again
+    with other phrases (:func:`tsquery_values`); text matches sharing one statement must
+    use different prefixes.
     """
     if query.is_empty:
         raise ValueError("an empty text query has no tsquery; it matches nothing")
     config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
     terms: list[ColumnElement[Any]] = [
-        func.phraseto_tsquery(config, bindparam("fts_phrase", " ".join(phrase), unique=True))
-        for phrase in query.phrases
+        func.phraseto_tsquery(config, bindparam(name, phrase, type_=String))
+        for name, phrase in tsquery_values(query, prefix=prefix).items()
     ]
     # Parenthesised: "text_tsv @@ a && b" would otherwise parse as "(text_tsv @@ a) && b".
     return Grouping(_balanced_and_expression(terms))
+
+
+def tsquery_values(query: TextQuery, *, prefix: str) -> dict[str, str]:
+    """The parameters of :func:`tsquery_expression`: each phrase, by name."""
+    return {f"{prefix}_{i}": " ".join(phrase) for i, phrase in enumerate(query.phrases)}
 
 
 def headline_expression(

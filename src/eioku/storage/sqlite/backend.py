@@ -28,6 +28,7 @@ from sqlalchemy.types import TypeEngine
 
 from eioku.domain.text_query import ENGINE_MARKS, TextQuery
 from eioku.storage.backend import (
+    LOOKUP_OPTION,
     WRITE_OPTION,
     Row,
     TextHit,
@@ -112,7 +113,7 @@ class SqliteBackend:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             options = conn.get_execution_options()
-            if options.get("isolation_level") == "AUTOCOMMIT":
+            if options.get(LOOKUP_OPTION):
                 return  # Store.lookup: every statement is its own snapshot
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
@@ -149,8 +150,7 @@ class SqliteBackend:
         """
         idx = ddl.fts_index_name(table.name)
         index = sql_table(idx, column("rowid"))
-        scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
-        condition = match_condition(idx, fts5_match_expression(query, scope=scope))
+        condition = _match(table, query, asset_id)
         if asset_id is not None:
             condition = and_(condition, self.text_filter(table, query, asset_id=asset_id))
         return TextMatch(
@@ -168,15 +168,19 @@ class SqliteBackend:
         index and run the MATCH again for every candidate row; the subquery is evaluated
         once into a list, whichever index the rest of the statement uses.
         """
-        idx = ddl.fts_index_name(table.name)
-        scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
         matching: Select[Any] = (
             select(column("rowid"))
-            .select_from(sql_table(idx))
-            .where(match_condition(idx, fts5_match_expression(query, scope=scope)))
+            .select_from(sql_table(ddl.fts_index_name(table.name)))
+            .where(_match(table, query, asset_id))
             .correlate(None)
         )
         return table.c.id.in_(matching)
+
+    def text_values(
+        self, table: Table, query: TextQuery, *, asset_id: str | None
+    ) -> dict[str, Any]:
+        """The parameters of this table's text conditions: one FTS5 expression."""
+        return {_match_name(table): _expression(query, asset_id)}
 
     def text_search(
         self,
@@ -196,3 +200,19 @@ class SqliteBackend:
     def engine_only_objects(self) -> frozenset[str]:
         """See :func:`eioku.storage.sqlite.ddl.engine_only_objects`."""
         return ddl.engine_only_objects()
+
+
+def _match_name(table: Table) -> str:
+    return f"{table.name}_match"
+
+
+def _expression(query: TextQuery, asset_id: str | None) -> str:
+    """The FTS5 expression of ``query``, within one video if given."""
+    scope = None if asset_id is None else ("asset_key", asset_key(asset_id))
+    return fts5_match_expression(query, scope=scope)
+
+
+def _match(table: Table, query: TextQuery, asset_id: str | None) -> ColumnElement[bool]:
+    """``<fts index> MATCH :<table>_match`` (see :meth:`SqliteBackend.text_values`)."""
+    expression = _expression(query, asset_id)
+    return match_condition(ddl.fts_index_name(table.name), expression, name=_match_name(table))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, literal_column
+from sqlalchemy import ColumnElement, String, bindparam, literal_column
 
 from eioku.domain.text_query import SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_OPEN, TextQuery
 
@@ -123,7 +123,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def match_condition(fts_table: str, expression: str) -> ColumnElement[bool]:
-    """``<fts_table> MATCH :expr`` as a SQLAlchemy condition with a unique bound parameter."""
+def match_condition(fts_table: str, expression: str, *, name: str) -> ColumnElement[bool]:
+    """``<fts_table> MATCH :name`` as a SQLAlchemy condition, ``expression`` bound to it.
+
+    The parameter keeps its ``name`` (not made unique), so a statement compiled once can
+    be run again with another expression under that name.
+    """
     column: ColumnElement[Any] = literal_column(_identifier(fts_table))
-    return column.op("MATCH", is_comparison=True)(bindparam("fts_expr", expression, unique=True))
+    return column.op("MATCH", is_comparison=True)(bindparam(name, expression, type_=String))
