@@ -53,6 +53,7 @@ def _navigation(args: argparse.Namespace, say: Say) -> SuiteOutput:
         http=not args.no_http,
         naive_max=args.naive_max,
         explain=args.explain,
+        prewarm=args.prewarm,
     )
     return navigation.run(options, say)
 
@@ -173,6 +174,11 @@ def _navigation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--explain", action="store_true", help="print query plans of cases over target"
+    )
+    group.add_argument(
+        "--prewarm",
+        action="store_true",
+        help="read each library's projections and indexes into memory before timing it",
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import event, text
 from bench.cpu import CpuClock, process_cpu, process_time
 from bench.nav_data import Shape
 from bench.nav_datasets import Dataset, dataset
+from bench.nav_prewarm import Prewarmed, prewarm
 from bench.nav_queries import CASES, Answer, Case, Probe, probes
 from bench.nav_report import (
     TARGETS,
@@ -57,6 +58,7 @@ class NavOptions:
     http: bool = True
     naive_max: int = 1_000_000
     explain: bool = False
+    prewarm: bool = False
 
 
 def run(options: NavOptions, say: Say) -> tuple[list[Table], list[tuple[str, str]]]:
@@ -69,11 +71,20 @@ def run(options: NavOptions, say: Say) -> tuple[list[Table], list[tuple[str, str
         for engine in options.engines:
             say(f"navigation: {engine}, {size:,} artifacts")
             with dataset(engine, shape, registry, options.keep, say) as data:
-                results.append(_measure(data, targets, options, say))
+                warmed = prewarm(data.store) if options.prewarm else None
+                if warmed is not None:
+                    say(f"  read {warmed.megabytes:,.0f} MB into memory ({warmed.seconds:.0f} s)")
+                results.append(_measure(data, targets, options, say, warmed))
     return [dataset_table(results), latency_table(results)], []
 
 
-def _measure(data: Dataset, targets: Sequence[Probe], options: NavOptions, say: Say) -> Measured:
+def _measure(
+    data: Dataset,
+    targets: Sequence[Probe],
+    options: NavOptions,
+    say: Say,
+    warmed: Prewarmed | None,
+) -> Measured:
     load = os.getloadavg()[0]
     found = []
     for case in CASES:
@@ -88,7 +99,13 @@ def _measure(data: Dataset, targets: Sequence[Probe], options: NavOptions, say: 
     if options.http:
         _over_http(data, found, targets, options.warmup, say)
     return Measured(
-        data.engine, data.shape, data.generated_seconds, _database_bytes(data), load, found
+        data.engine,
+        data.shape,
+        data.generated_seconds,
+        _database_bytes(data),
+        load,
+        found,
+        None if warmed is None else warmed.megabytes,
     )
 
 

@@ -150,3 +150,15 @@ def test_a_lookup_survives_the_server_closing_its_connection(
             assert uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     finally:
         store.dispose()
+
+
+def test_lookups_plan_each_statement_for_its_values(empty_database: Any, registry: Any) -> None:
+    """PostgreSQL only: a generic plan of a prepared lookup cannot know how common a word or
+    a label is, so lookup connections ask for plans made for the values at hand."""
+    store = Store(empty_database.url("postgresql"), registry)
+    try:
+        with store.lookup() as uow:
+            mode = uow.connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+        assert mode == "force_custom_plan"
+    finally:
+        store.dispose()

@@ -49,7 +49,8 @@ def make_engine(url: str, *, lookups: bool = False) -> tuple[Engine, Backend]:
 
     ``lookups=True`` makes the engine of :meth:`Store.lookup`: every statement commits on
     its own (no BEGIN, no COMMIT), and PostgreSQL connections are not pinged on checkout
-    (a connection found dead is replaced when a lookup fails on it instead).
+    (a connection found dead is replaced when a lookup fails on it instead) and plan each
+    prepared statement for its parameters.
     """
     parsed = normalise_url(url)
     backend = backend_for(parsed)
@@ -60,6 +61,10 @@ def make_engine(url: str, *, lookups: bool = False) -> tuple[Engine, Backend]:
         kwargs["execution_options"] = {LOOKUP_OPTION: True}
         if backend.name == "postgresql":
             kwargs["isolation_level"] = "AUTOCOMMIT"
+            # Lookup statements are prepared once per connection. A generic plan cannot
+            # know how common a word or label is, and picks one index for every value
+            # (find at 10^7: 8.1 ms against 3.0 with plans made for the values at hand).
+            kwargs["connect_args"] = {"options": "-c plan_cache_mode=force_custom_plan"}
     elif backend.name == "postgresql":
         kwargs["pool_pre_ping"] = True
     engine = create_engine(parsed, **kwargs)
