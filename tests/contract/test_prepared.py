@@ -162,3 +162,34 @@ def test_lookups_plan_each_statement_for_its_values(empty_database: Any, registr
         assert mode == "force_custom_plan"
     finally:
         store.dispose()
+
+
+def test_a_statement_planned_once_switches_the_session_only_when_needed(
+    empty_database: Any, registry: Any
+) -> None:
+    """PostgreSQL only: plan_once statements run under generic plans, the others under
+    custom ones, and the session is switched only between statements that differ."""
+    store = Store(empty_database.url("postgresql"), registry)
+    cache = StatementCache(store.lookup_engine.dialect)
+    sets: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.startswith("SET"):
+            sets.append(sql)
+
+    try:
+        store.upgrade()
+        with store.unit_of_work() as uow:
+            uow.videos.add(make_video("a"))
+        event.listen(store.lookup_engine, "before_cursor_execute", listen)
+        with store.lookup() as uow:
+            conn = uow.connection
+            for plan_once in (True, True, False, False, True):
+                shape = ("by id", plan_once)
+                rows = cache.rows(conn, shape, _by_id, {"video_id": "a"}, plan_once=plan_once)
+                assert len(rows) == 1
+                mode = conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+                assert mode == ("force_generic_plan" if plan_once else "force_custom_plan")
+    finally:
+        store.dispose()
+    assert len(sets) == 3

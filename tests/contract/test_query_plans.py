@@ -401,6 +401,14 @@ def seek_case(
         # the timeline is known: the library index is an exact seek too.
         family = (*family, f"ix_{table}_library")
         seek = both(*seek["sqlite"], index_of(table, "library", spec, by, edge))
+        if by == "key":
+            # On this small library PostgreSQL's costs for reading the video's few rows
+            # after t through the library index and checking the key on them tie with the
+            # keyed seek, and the tie breaks with index bloat left by earlier tests. Both
+            # are seeks bounded by the video; at 10^7 the keyed jump's p99 is under 1 ms
+            # (docs/benchmarks.md).
+            unkeyed = index_of(table, "library", spec, None, edge)
+            seek = {**seek, "postgresql": (*seek["postgresql"], unkeyed)}
     steps = {0: {e: (*seek[e], *text_index[e]) for e in ENGINES}}
     if prefix.startswith("global"):
         steps[-1] = {e: (f"ix_{table}_library", *text_index[e]) for e in ENGINES}

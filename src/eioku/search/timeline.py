@@ -75,7 +75,9 @@ def global_jump(
         )
     shape = ("global", way, from_video_id is None, from_ms is None, *lookup.shape)
     build = lambda: _landing(lookup, way, from_video_id, from_ms)  # noqa: E731
-    rows = uow.statements.rows(uow.connection, shape, build, values)
+    # Without a text filter one library index serves every value: plan it once.
+    plan_once = lookup.text is None
+    rows = uow.statements.rows(uow.connection, shape, build, values, plan_once=plan_once)
     if rows:
         return _jump_of(rows, lookup)
     # Only a miss pays for telling an unknown video from an empty direction.

@@ -6,7 +6,9 @@ cost ten times that. The hot lookups therefore describe each statement by a *sha
 kind, direction and which filters are present) and the values that fill it. The first
 call of a shape builds the statement with named bind parameters and compiles it for the
 engine; every later call passes only the values to the DB-API cursor. On PostgreSQL the
-statement is also prepared on the server, so it is planned once per connection.
+statement is also prepared on the server, so it is parsed once per connection; it is
+planned for the values of each call (a word's or a label's frequency changes the best
+plan), unless the caller says its plan cannot depend on them (``plan_once``).
 
 Values go through the same bind and result processors SQLAlchemy would apply
 (timestamps, for instance), so an answer is identical to a ``Connection.execute``.
@@ -23,7 +25,11 @@ from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
+from eioku.storage.backend import LOOKUP_OPTION
+
 Processor = Callable[[Any], Any] | None
+# Key in a pooled connection's info: the plan_cache_mode its session is in.
+PLAN_MODE = "eioku_plan_cache_mode"
 
 
 @dataclass(slots=True)
@@ -44,6 +50,7 @@ class Prepared:
     types: tuple[TypeEngine[Any], ...]  # of the result columns
     dialect: Dialect
     prepare: bool  # ask the server to prepare it (PostgreSQL)
+    plan_once: bool = False  # PostgreSQL: one generic plan per connection serves every call
     results: tuple[Processor, ...] | None = None  # per result column, once known
     described: bool = False
 
@@ -74,6 +81,8 @@ class Prepared:
             conn.dispatch.before_cursor_execute(conn, cursor, self.sql, args, None, False)
             try:
                 if self.prepare:
+                    if conn.get_execution_options().get(LOOKUP_OPTION):
+                        self._plan_mode(conn, cursor)
                     cursor.execute(self.sql, args, prepare=True)
                 else:
                     cursor.execute(self.sql, args)
@@ -90,6 +99,23 @@ class Prepared:
                 cursor.close()
             return found if self.results is None else [self._convert(row) for row in found]
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan_mode(self, conn: Connection, cursor: Any) -> None:
+        """Switch the session's ``plan_cache_mode`` to this statement's, when it differs.
+
+        Only on the lookup engine's connections (which start with custom plans), so no
+        other work ever runs under a mode set here. A statement planned once keeps its
+        generic plan for the connection's life; a switch costs a round trip only when
+        consecutive statements on one connection want different modes.
+        """
+        wanted = "force_generic_plan" if self.plan_once else "force_custom_plan"
+        info = conn.connection.info
+        if info.get(PLAN_MODE) != wanted:
+            sql = f"SET plan_cache_mode = {wanted}"
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, (), None, False)
+            cursor.execute(sql)
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, (), None, False)
+            info[PLAN_MODE] = wanted
 
     def _describe(self, description: Sequence[Sequence[Any]]) -> None:
         """Choose each column's result processor from the type code the driver reports."""
@@ -124,15 +150,19 @@ class StatementCache:
         shape: Hashable,
         build: Callable[[], Select[Any]],
         values: Mapping[str, Any],
+        *,
+        plan_once: bool = False,
     ) -> list[tuple[Any, ...]]:
         """Run the statement of ``shape`` with ``values``; ``build`` makes it the first time.
 
         ``build`` must give every value of ``values`` a bind parameter of that name (with
         or without a value) and nothing else that differs between calls of one shape.
+        ``plan_once``: the best plan does not depend on the values (one index serves
+        them all), so PostgreSQL may plan the statement once per connection.
         """
         prepared = self._prepared.get(shape)
         if prepared is None:
-            prepared = self._compile(build(), frozenset(values))
+            prepared = self._compile(build(), frozenset(values), plan_once)
             with self._lock:
                 if len(self._prepared) >= self.size:  # forget the oldest shape
                     self._prepared.pop(next(iter(self._prepared)), None)
@@ -142,7 +172,9 @@ class StatementCache:
     def __len__(self) -> int:
         return len(self._prepared)
 
-    def _compile(self, statement: Select[Any], variables: frozenset[str]) -> Prepared:
+    def _compile(
+        self, statement: Select[Any], variables: frozenset[str], plan_once: bool
+    ) -> Prepared:
         dialect = self._dialect
         compiled = statement.compile(dialect=dialect)
         names = set(compiled.bind_names.values())
@@ -168,4 +200,5 @@ class StatementCache:
             types=tuple(column.type for column in statement.selected_columns),
             dialect=dialect,
             prepare=dialect.name == "postgresql",
+            plan_once=plan_once,
         )
