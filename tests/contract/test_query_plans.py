@@ -344,6 +344,8 @@ class Case:
         family: prefixes every projection index in every statement's plan must have.
         steps: for some statements (by position, -1 the last), per engine, prefixes of
             which the statement must use at least one index.
+        whole_video: engines on which the statement reads the whole video's rows by
+            design, where a video that is most of the table may be read by a table scan.
     """
 
     name: str
@@ -351,6 +353,7 @@ class Case:
     call: Call
     family: tuple[str, ...]
     steps: dict[int, Prefixes]
+    whole_video: tuple[str, ...] = ()
 
 
 def both(*indexes: str) -> dict[str, tuple[str, ...]]:
@@ -495,12 +498,13 @@ def cases() -> Iterator[Case]:
     # matching the video's rows one by one re-runs the MATCH for each (50-400 ms here).
     # PostgreSQL matches each row's tsvector in about a microsecond and does read the
     # video's rows in time order: bounded by the video, where the GIN posting list of a
-    # common word grows with the library (PostgresBackend.text_match).
+    # common word grows with the library (PostgresBackend.text_match). The long talk is
+    # most of this library's transcript rows, so reading the table is a fair plan too.
     for way, from_ms in [("next", 0), ("prev", 10**9)]:
         call = partial(do_find, source="transcript", way=way, video=LONG, from_ms=from_ms)
         family = ("ix_transcript_fts_video", "transcript_fts_idx", "ix_transcript_fts_text_tsv")
         steps = {0: {"sqlite": ("transcript_fts_idx",), "postgresql": ("ix_transcript_fts_video",)}}
-        yield Case(f"find-long-{way}", "transcript_fts", call, family, steps)
+        yield Case(f"find-long-{way}", "transcript_fts", call, family, steps, ("postgresql",))
 
 
 CASES = list(cases())
@@ -531,6 +535,8 @@ def problems_of(store: Store, case: Case, at: Sample) -> list[str]:
     for number, (statement, plan) in enumerate(zip(statements, plans, strict=True)):
         used = projection_indexes(plan)
         wanted = case.steps.get(number) or case.steps.get(number - len(statements))
+        if engine in case.whole_video and plan.table_scans and not used:
+            continue  # the planner read the video through the table: nothing else to check
         complaints = [
             *(["scans the table"] if plan.table_scans & PROJECTIONS else []),
             *(["uses no index of the table"] if not used else []),
