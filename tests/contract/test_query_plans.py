@@ -400,18 +400,12 @@ def seek_case(
         family = (*family, f"ix_{table}_video")
     seek = both(index_of(table, scope, spec, by, edge))
     if prefix.startswith("jump"):
-        # The video's own selection is the rows' selected flag and the video's place on
-        # the timeline is known: the library index is an exact seek too.
+        # The video's own selection is the rows' selected flag, which the library indexes
+        # hold: for a key that is rare in the library (one person's face), seeking the
+        # key there and keeping this video's rows is as good a plan as the per-video
+        # keyed seek, and PostgreSQL picks either on this small library.
         family = (*family, f"ix_{table}_library")
         seek = both(*seek["sqlite"], index_of(table, "library", spec, by, edge))
-        if by == "key":
-            # On this small library PostgreSQL's costs for reading the video's few rows
-            # after t through the library index and checking the key on them tie with the
-            # keyed seek, and the tie breaks with index bloat left by earlier tests. Both
-            # are seeks bounded by the video; at 10^7 the keyed jump's p99 is under 1 ms
-            # (docs/benchmarks.md).
-            unkeyed = index_of(table, "library", spec, None, edge)
-            seek = {**seek, "postgresql": (*seek["postgresql"], unkeyed)}
     steps = {0: {e: (*seek[e], *text_index[e]) for e in ENGINES}}
     if prefix.startswith("global"):
         steps[-1] = {e: (f"ix_{table}_library", *text_index[e]) for e in ENGINES}

@@ -17,7 +17,6 @@ from eioku.domain.selection import SelectionPolicy
 from eioku.search.kinds import NO_FILTERS, Direction, Filters, Kind, direction_of, spec_for
 from eioku.search.lookup import Lookup, build_lookup, check_position
 from eioku.storage.store import UnitOfWork
-from eioku.storage.tables import videos
 
 
 @dataclass(frozen=True)
@@ -90,16 +89,14 @@ def _statement(
     """One statement: the inner seek finds the target edge, the outer query every
     artifact tied on it (both through the same index), by id."""
     table = lookup.spec.table
-    video_id = bindparam("video_id", type_=String)
-    chosen: list[ColumnElement[bool]]
+    # Under the video's own policy the rows' selected flag says which runs count. (Adding
+    # the video's timeline_at would make the library index an exact seek as well, but
+    # PostgreSQL then spends more time planning than the seek takes: p50 0.48 -> 0.32 ms.)
     if runs is None:
-        # The video's place on the timeline makes the library index (selected rows only,
-        # by timeline_at, asset_id, time) an exact seek too: the planner may take either.
-        timeline_at = select(videos.c.timeline_at).where(videos.c.video_id == video_id)
-        chosen = [table.c.selected, table.c.timeline_at == timeline_at.scalar_subquery()]
+        chosen: ColumnElement[bool] = table.c.selected
     else:
-        chosen = [table.c.run_id.in_([bindparam(f"run_{i}", r) for i, r in enumerate(runs)])]
-    scope = [table.c.asset_id == video_id, *chosen, *lookup.conditions]
+        chosen = table.c.run_id.in_([bindparam(f"run_{i}", r) for i, r in enumerate(runs)])
+    scope = [table.c.asset_id == bindparam("video_id", type_=String), chosen, *lookup.conditions]
     edge = table.c.start_ms if way is Direction.NEXT else table.c.end_ms
     if from_ms is not None:
         bound = bindparam("from_ms", from_ms, type_=BigInteger)
